@@ -1,0 +1,174 @@
+//! Deployments on disk by content hash: the uploaded `.wasm` and, beside it, the compiled
+//! artifact for this engine, guarded by a checksum so a damaged file is recompiled rather than
+//! loaded.
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+/// A deployment's identity: the SHA-256 of its `.wasm` bytes, in lower-case hex.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DeploymentId(String);
+
+impl DeploymentId {
+    pub fn of(bytes: &[u8]) -> Self {
+        Self(hex::encode(Sha256::digest(bytes)))
+    }
+
+    /// Accepts only a well-formed hash, so an id can never name a path outside the store.
+    pub fn parse(text: &str) -> Option<Self> {
+        let well_formed = text.len() == 64
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        well_formed.then(|| Self(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DeploymentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The directory of deployment files. Cheap to clone.
+#[derive(Clone, Debug)]
+pub(crate) struct ArtifactStore {
+    inner: Arc<ArtifactStoreInner>,
+}
+
+#[derive(Debug)]
+struct ArtifactStoreInner {
+    dir: PathBuf,
+    /// Identifies the engine build and settings a compiled artifact is valid for.
+    fingerprint: String,
+}
+
+/// Why a compiled artifact could not be used; each case is answered by recompiling.
+#[derive(Debug)]
+pub(crate) enum StaleArtifact {
+    Missing,
+    ChecksumMismatch,
+    Unloadable(String),
+}
+
+impl fmt::Display for StaleArtifact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Missing => f.write_str("no compiled artifact for this engine"),
+            Self::ChecksumMismatch => f.write_str("the compiled artifact fails its checksum"),
+            Self::Unloadable(reason) => {
+                write!(f, "the compiled artifact cannot be loaded: {reason}")
+            }
+        }
+    }
+}
+
+impl ArtifactStore {
+    pub(crate) fn open(dir: &Path, engine: &Engine) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let mut hasher = std::hash::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let fingerprint = format!("{:016x}", hasher.finish());
+        Ok(Self {
+            inner: Arc::new(ArtifactStoreInner {
+                dir: dir.to_owned(),
+                fingerprint,
+            }),
+        })
+    }
+
+    pub(crate) fn source_path(&self, id: &DeploymentId) -> PathBuf {
+        self.inner.dir.join(format!("{id}.wasm"))
+    }
+
+    fn compiled_path(&self, id: &DeploymentId) -> PathBuf {
+        let fingerprint = &self.inner.fingerprint;
+        self.inner.dir.join(format!("{id}.{fingerprint}.cwasm"))
+    }
+
+    fn checksum_path(&self, id: &DeploymentId) -> PathBuf {
+        let mut path = self.compiled_path(id).into_os_string();
+        path.push(".sha256");
+        path.into()
+    }
+
+    pub(crate) fn has_source(&self, id: &DeploymentId) -> bool {
+        self.source_path(id).is_file()
+    }
+
+    pub(crate) fn save_source(&self, id: &DeploymentId, bytes: &[u8]) -> std::io::Result<()> {
+        if self.has_source(id) {
+            return Ok(());
+        }
+        write_atomically(&self.source_path(id), bytes)
+    }
+
+    pub(crate) fn read_source(&self, id: &DeploymentId) -> std::io::Result<Vec<u8>> {
+        std::fs::read(self.source_path(id))
+    }
+
+    /// Writes the compiled artifact, then its checksum: a crash between the two leaves an
+    /// artifact without checksum, which is recompiled, never trusted.
+    pub(crate) fn save_compiled(&self, id: &DeploymentId, compiled: &[u8]) -> std::io::Result<()> {
+        write_atomically(&self.compiled_path(id), compiled)?;
+        let checksum = hex::encode(Sha256::digest(compiled));
+        write_atomically(&self.checksum_path(id), checksum.as_bytes())
+    }
+
+    /// Loads the compiled artifact if it is present, intact and made by this engine.
+    pub(crate) fn load_compiled(
+        &self,
+        engine: &Engine,
+        id: &DeploymentId,
+    ) -> Result<Component, StaleArtifact> {
+        let path = self.compiled_path(id);
+        let Ok(expected) = std::fs::read_to_string(self.checksum_path(id)) else {
+            return Err(StaleArtifact::Missing);
+        };
+        let Ok(compiled) = std::fs::read(&path) else {
+            return Err(StaleArtifact::Missing);
+        };
+        if hex::encode(Sha256::digest(&compiled)) != expected.trim() {
+            return Err(StaleArtifact::ChecksumMismatch);
+        }
+        // SAFETY: the file was written by `save_compiled` from `Component::serialize` of an
+        // engine with this fingerprint, and its checksum proves it is unchanged since; wasmtime
+        // itself checks the engine version and settings recorded in it.
+        unsafe { Component::deserialize_file(engine, &path) }
+            .map_err(|error| StaleArtifact::Unloadable(format!("{error:#}")))
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|error| error.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deployment_ids_are_sha256_hex_and_refuse_anything_else() {
+        let id = DeploymentId::of(b"hello");
+        assert_eq!(id.as_str().len(), 64);
+        assert_eq!(DeploymentId::parse(id.as_str()), Some(id));
+        assert_eq!(DeploymentId::parse("../../etc/passwd"), None);
+        assert_eq!(DeploymentId::parse(&"A".repeat(64)), None);
+    }
+}

@@ -1,0 +1,146 @@
+//! The one wasmtime engine of a runtime: its configuration, the pooling allocator (with a
+//! fallback when the address space cannot be reserved) and the single epoch ticker.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How the engine is built. Defaults suit one machine serving many functions.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Instances that may run at the same time (pool slots). Beyond it, invocations are refused
+    /// as overload.
+    pub max_concurrent_instances: u32,
+    /// The largest memory limit any function may be given.
+    pub max_memory_bytes: u64,
+    /// Use the pooling allocator (falls back to on-demand allocation when it cannot reserve
+    /// its address space).
+    pub pooling: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent_instances: 1_000,
+            max_memory_bytes: 4 << 30,
+            pooling: true,
+        }
+    }
+}
+
+/// How often the epoch advances; wall-clock timeouts are measured in these ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Fuel between yields to the async executor, so a CPU-bound guest shares its tokio worker.
+pub const FUEL_YIELD_INTERVAL: u64 = 200_000;
+
+/// Per-component pool shares: components hold several core instances (the module and its
+/// adapters and shims), and language runtimes bring large tables.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 20;
+const MEMORIES_PER_COMPONENT: u32 = 2;
+const TABLES_PER_COMPONENT: u32 = 4;
+const TABLE_ELEMENTS: usize = 100_000;
+const COMPONENT_INSTANCE_BYTES: usize = 4 << 20;
+
+/// Which allocation strategy the engine ended up with, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AllocationMode {
+    Pooling,
+    /// Pooling was asked for but could not be set up; the reason is kept for diagnostics.
+    OnDemandFallback(String),
+    OnDemand,
+}
+
+pub(crate) fn build_engine(config: &EngineConfig) -> wasmtime::Result<(Engine, AllocationMode)> {
+    if !config.pooling {
+        return Ok((Engine::new(&base_config(config))?, AllocationMode::OnDemand));
+    }
+    let mut pooled = base_config(config);
+    pooled.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling_config(config)));
+    match Engine::new(&pooled) {
+        Ok(engine) => Ok((engine, AllocationMode::Pooling)),
+        Err(error) => {
+            let reason = format!("{error:#}");
+            tracing::warn!(
+                %reason,
+                "pooling allocator unavailable (address space could not be reserved); \
+                 falling back to on-demand instance allocation"
+            );
+            let engine = Engine::new(&base_config(config))?;
+            Ok((engine, AllocationMode::OnDemandFallback(reason)))
+        }
+    }
+}
+
+fn base_config(config: &EngineConfig) -> Config {
+    let mut wasm = Config::new();
+    wasm.consume_fuel(true)
+        .epoch_interruption(true)
+        .memory_init_cow(true)
+        .max_wasm_stack(1 << 20)
+        .async_stack_size(2 << 20)
+        .memory_reservation(config.max_memory_bytes.max(4 << 30));
+    wasm
+}
+
+fn pooling_config(config: &EngineConfig) -> PoolingAllocationConfig {
+    let instances = config.max_concurrent_instances;
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(instances)
+        .total_core_instances(instances * CORE_INSTANCES_PER_COMPONENT)
+        .total_memories(instances * MEMORIES_PER_COMPONENT)
+        .total_tables(instances * TABLES_PER_COMPONENT)
+        .total_stacks(instances)
+        .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+        .max_memories_per_component(MEMORIES_PER_COMPONENT)
+        .max_tables_per_component(TABLES_PER_COMPONENT)
+        .table_elements(TABLE_ELEMENTS)
+        .max_component_instance_size(COMPONENT_INSTANCE_BYTES)
+        .max_memory_size(config.max_memory_bytes as usize);
+    pool
+}
+
+/// The single thread that advances the engine's epoch. Stops when dropped.
+pub(crate) struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    pub(crate) fn start(engine: &Engine) -> std::io::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let weak = engine.weak();
+        let stop_flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("wafer-epoch".into())
+            .spawn(move || {
+                while !stop_flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    let Some(engine) = weak.upgrade() else { return };
+                    engine.increment_epoch();
+                }
+            })?;
+        Ok(Self {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Epoch ticks that cover `timeout`, rounded up, plus one for the tick in progress.
+pub(crate) fn ticks_for(timeout: Duration) -> u64 {
+    let tick = EPOCH_TICK.as_nanos();
+    (timeout.as_nanos().div_ceil(tick) as u64).saturating_add(1)
+}

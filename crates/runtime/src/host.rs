@@ -1,0 +1,153 @@
+//! The per-invocation host state every `Store` carries, and the linker that exposes it to
+//! guests: WASI 0.2, outgoing `wasi:http` and the wafer `context` interface.
+
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{ResourceLimiter, StoreContextMut};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::contract::CONTEXT_INTERFACE;
+use crate::limits::Limits;
+use crate::outbound::{OutboundHooks, OutboundPolicy};
+use crate::output::SharedOutput;
+
+/// Everything one invocation's store owns. Built fresh per invocation, so nothing a guest does
+/// can reach the next one.
+pub(crate) struct HostState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    outbound: OutboundHooks,
+    pub(crate) logs: SharedOutput,
+    pub(crate) errors: SharedOutput,
+    pub(crate) memory: MemoryLimiter,
+}
+
+impl HostState {
+    pub(crate) fn new(limits: &Limits, env: &[(String, String)], policy: &OutboundPolicy) -> Self {
+        let logs = SharedOutput::new(limits.max_log_chars);
+        let errors = SharedOutput::new(limits.max_log_chars);
+        let wasi = WasiCtxBuilder::new()
+            .envs(env)
+            .stdout(logs.clone())
+            .stderr(errors.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        Self {
+            wasi,
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            outbound: OutboundHooks {
+                policy: policy.clone(),
+                errors: errors.clone(),
+            },
+            logs,
+            errors,
+            memory: MemoryLimiter::new(limits.memory_bytes),
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound,
+        }
+    }
+}
+
+/// The error a memory growth past the function's limit traps with.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "Memory limit exceeded: the function tried to grow its memory to {requested} bytes; its memory limit is {limit} bytes."
+)]
+pub struct MemoryLimitExceeded {
+    pub requested: u64,
+    pub limit: u64,
+}
+
+/// Caps the linear memory of an instance (summed over its memories) and records the peak.
+pub(crate) struct MemoryLimiter {
+    limit: u64,
+    in_use: u64,
+    pub(crate) peak: u64,
+}
+
+impl MemoryLimiter {
+    fn new(limit: u64) -> Self {
+        Self {
+            limit,
+            in_use: 0,
+            peak: 0,
+        }
+    }
+}
+
+/// Tables are capped by the engine's pool; this bound only keeps on-demand engines sane.
+const MAX_TABLE_ELEMENTS: usize = 1_000_000;
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let requested = self.in_use + (desired - current) as u64;
+        if requested > self.limit {
+            return Err(MemoryLimitExceeded {
+                requested,
+                limit: self.limit,
+            }
+            .into());
+        }
+        self.in_use = requested;
+        self.peak = self.peak.max(requested);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// Builds the linker every deployment is instantiated with.
+pub(crate) fn build_linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    let mut context = linker.instance(CONTEXT_INTERFACE)?;
+    context.func_wrap(
+        "log",
+        |store: StoreContextMut<'_, HostState>, (message,): (String,)| {
+            store.data().logs.lock().push_line(&message);
+            Ok(())
+        },
+    )?;
+    context.func_wrap(
+        "error",
+        |store: StoreContextMut<'_, HostState>, (message,): (String,)| {
+            store.data().errors.lock().push_line(&message);
+            Ok(())
+        },
+    )?;
+    Ok(linker)
+}

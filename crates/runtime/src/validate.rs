@@ -1,0 +1,141 @@
+//! Checks that an uploaded binary is a component wafer can run, with reasons a user can act on.
+
+use wasmtime::Engine;
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, Linker};
+
+use crate::contract::{HANDLE_FUNCTION, HANDLER_INTERFACE, is_handler_export, is_supported_import};
+use crate::host::HostState;
+
+/// Why a deployment was refused. Each message says what was wrong and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    #[error(
+        "The file is not a WebAssembly binary (it does not start with the `\\0asm` magic \
+         bytes). Upload a .wasm component built for the wafer:function world."
+    )]
+    NotWasm,
+    #[error(
+        "The file is a core WebAssembly module, not a component. Build it for the \
+         wasm32-wasip2 target (or turn it into a component with `wasm-tools component new`) \
+         implementing the wafer:function world."
+    )]
+    CoreModule,
+    #[error("The file is a WebAssembly binary of an unsupported version or layer ({0}).")]
+    UnsupportedBinary(String),
+    #[error("The component is not valid: {0}")]
+    Invalid(String),
+    #[error(
+        "The component does not export the wafer handler (`{HANDLER_INTERFACE}@0.1.x` with a \
+         `{HANDLE_FUNCTION}` function); it exports {exports}. Implement the `function` world \
+         of wit/function.wit, e.g. with a wafer guest SDK."
+    )]
+    MissingHandler { exports: String },
+    #[error(
+        "The component imports interfaces wafer does not provide: {}. wafer provides WASI 0.2 \
+         (cli, clocks, random, io, filesystem without directories, sockets that refuse every \
+         address), outgoing wasi:http and wafer:function/context; remove these imports or \
+         build against those versions.",
+        .0.join(", ")
+    )]
+    UnsupportedImports(Vec<String>),
+    #[error("The component cannot be linked with wafer's host interfaces: {0}")]
+    Incompatible(String),
+    #[error("The deployment could not be stored: {0}")]
+    Storage(#[from] std::io::Error),
+    #[error("Compilation failed unexpectedly: {0}")]
+    Internal(String),
+}
+
+const WASM_MAGIC: &[u8; 4] = b"\0asm";
+const CORE_MODULE_VERSION: [u8; 4] = [0x01, 0x00, 0x00, 0x00];
+const COMPONENT_VERSION: [u8; 4] = [0x0d, 0x00, 0x01, 0x00];
+
+/// Refuses anything that is not a component binary, before spending time compiling it.
+pub(crate) fn check_binary_kind(bytes: &[u8]) -> Result<(), CompileError> {
+    if bytes.len() < 8 || &bytes[..4] != WASM_MAGIC {
+        return Err(CompileError::NotWasm);
+    }
+    let version: [u8; 4] = [bytes[4], bytes[5], bytes[6], bytes[7]];
+    match version {
+        COMPONENT_VERSION => Ok(()),
+        CORE_MODULE_VERSION => Err(CompileError::CoreModule),
+        other => Err(CompileError::UnsupportedBinary(format!(
+            "version bytes {}",
+            hex::encode(other)
+        ))),
+    }
+}
+
+/// Checks a compiled component's exports and imports against the world and the linker.
+pub(crate) fn check_world(
+    engine: &Engine,
+    linker: &Linker<HostState>,
+    component: &Component,
+) -> Result<(), CompileError> {
+    let ty = component.component_type();
+    let handler = ty
+        .exports(engine)
+        .find(|(name, _)| is_handler_export(name))
+        .map(|(_, item)| item.ty);
+    let exports_handle = match handler {
+        Some(ComponentItem::ComponentInstance(instance)) => instance
+            .get_export(engine, HANDLE_FUNCTION)
+            .is_some_and(|item| matches!(item.ty, ComponentItem::ComponentFunc(_))),
+        _ => false,
+    };
+    if !exports_handle {
+        let names: Vec<String> = ty
+            .exports(engine)
+            .map(|(name, _)| format!("`{name}`"))
+            .collect();
+        let exports = if names.is_empty() {
+            "nothing".to_owned()
+        } else {
+            names.join(", ")
+        };
+        return Err(CompileError::MissingHandler { exports });
+    }
+
+    let unsupported: Vec<String> = ty
+        .imports(engine)
+        .map(|(name, _)| name)
+        .filter(|name| !is_supported_import(name))
+        .map(str::to_owned)
+        .collect();
+    if !unsupported.is_empty() {
+        return Err(CompileError::UnsupportedImports(unsupported));
+    }
+
+    linker
+        .instantiate_pre(component)
+        .map(drop)
+        .map_err(|error| CompileError::Incompatible(format!("{error:#}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_not_wasm() {
+        assert!(matches!(
+            check_binary_kind(b"hello world"),
+            Err(CompileError::NotWasm)
+        ));
+    }
+
+    #[test]
+    fn a_core_module_is_refused_as_such() {
+        let empty_module = b"\0asm\x01\0\0\0";
+        assert!(matches!(
+            check_binary_kind(empty_module),
+            Err(CompileError::CoreModule)
+        ));
+    }
+
+    #[test]
+    fn a_component_header_passes() {
+        assert!(check_binary_kind(b"\0asm\x0d\0\x01\0").is_ok());
+    }
+}

@@ -1,0 +1,85 @@
+//! Helpers shared by the runtime's test suites.
+
+#![allow(dead_code)]
+
+use tempfile::TempDir;
+use wafer_runtime::{
+    DeploymentId, InvocationOutcome, Limits, OutboundPolicy, Request, Runtime, RuntimeConfig,
+};
+
+/// A runtime over a temporary artifact directory that lives as long as it does.
+pub struct TestRuntime {
+    pub runtime: Runtime,
+    pub dir: TempDir,
+}
+
+pub fn runtime() -> TestRuntime {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let runtime = Runtime::new(RuntimeConfig::new(dir.path())).expect("runtime starts");
+    TestRuntime { runtime, dir }
+}
+
+impl TestRuntime {
+    pub async fn deploy(&self, example: &str) -> DeploymentId {
+        let bytes = wafer_testkit::rust_example_bytes(example);
+        self.runtime
+            .compile(bytes)
+            .await
+            .unwrap_or_else(|error| panic!("{example} compiles: {error}"))
+            .id
+    }
+
+    pub async fn call(&self, id: &DeploymentId, request: Request) -> InvocationOutcome {
+        self.call_with(
+            id,
+            request,
+            &Limits::default(),
+            &[],
+            &OutboundPolicy::deny_all(),
+        )
+        .await
+    }
+
+    pub async fn call_with(
+        &self,
+        id: &DeploymentId,
+        request: Request,
+        limits: &Limits,
+        env: &[(String, String)],
+        outbound: &OutboundPolicy,
+    ) -> InvocationOutcome {
+        self.runtime
+            .invoke(id, request, limits, env, outbound)
+            .await
+            .expect("the invocation runs")
+    }
+}
+
+pub fn get(path_and_query: &str) -> Request {
+    request("GET", path_and_query, b"")
+}
+
+pub fn request(method: &str, path_and_query: &str, body: &[u8]) -> Request {
+    let (path, query) = path_and_query
+        .split_once('?')
+        .unwrap_or((path_and_query, ""));
+    Request {
+        method: method.to_owned(),
+        scheme: "http".to_owned(),
+        host: "fn.test".to_owned(),
+        port: 80,
+        path: path.to_owned(),
+        query_string: query.to_owned(),
+        headers: vec![("content-type".to_owned(), "application/json".to_owned())],
+        body: body.to_vec(),
+    }
+}
+
+pub fn body_text(outcome: &InvocationOutcome) -> String {
+    String::from_utf8_lossy(&outcome.response.body).into_owned()
+}
+
+pub fn body_json(outcome: &InvocationOutcome) -> serde_json::Value {
+    serde_json::from_slice(&outcome.response.body)
+        .unwrap_or_else(|error| panic!("body is JSON ({error}): {}", body_text(outcome)))
+}

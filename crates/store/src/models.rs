@@ -1,0 +1,307 @@
+//! The records the store keeps. Field names are Rust-style; the gateway renders them as Appwrite's
+//! camelCase models (`$id`, `$createdAt`, …) and adds the fields that are constants or derived
+//! (`resourceType`, `live`, `vars`, `version`, …).
+//!
+//! Every record carries its `project_id`. Store methods take the project id as a separate argument and
+//! that argument wins: the field in a struct passed in is overwritten, so a caller cannot write into
+//! another project by filling the field wrongly.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::time::Timestamp;
+
+/// Implements `as_str`, `Display` and `FromStr` for a fieldless enum stored as text.
+macro_rules! text_enum {
+    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $name {
+            /// The wire and database spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!(
+                        "'{other}' is not a valid {} (expected one of: {})",
+                        stringify!($name),
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
+/// A tenant. Every other record belongs to exactly one project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A project API key. Only the SHA-256 of the secret is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    /// Lower-case hex SHA-256 of the secret.
+    pub secret_hash: String,
+    pub created_at: Timestamp,
+    /// When the key stops working; `None` never expires. The store does not enforce it: the gateway
+    /// checks it after [`find_api_key_by_secret`](crate::MetadataStore::find_api_key_by_secret).
+    pub expire: Option<Timestamp>,
+    pub last_used: Option<Timestamp>,
+}
+
+/// A function: Appwrite's Function model as far as wafer keeps it, plus wafer's limits.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Function {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub runtime: String,
+    /// Roles allowed to execute (`any`, `users`, `user:ID`, …).
+    pub execute: Vec<String>,
+    pub events: Vec<String>,
+    /// Five-field cron expression; empty for none.
+    pub schedule: String,
+    /// Seconds.
+    pub timeout: u32,
+    pub enabled: bool,
+    pub logging: bool,
+    pub entrypoint: String,
+    pub commands: String,
+    pub scopes: Vec<String>,
+    pub specification: String,
+    /// The active deployment; empty when none is active. Set through
+    /// [`activate_deployment`](crate::MetadataStore::activate_deployment).
+    pub deployment_id: String,
+    pub deployment_created_at: Option<Timestamp>,
+    /// The most recently created deployment; kept in sync by the store.
+    pub latest_deployment_id: String,
+    pub latest_deployment_created_at: Option<Timestamp>,
+    pub latest_deployment_status: Option<DeploymentStatus>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// wafer: CPU budget in wasmtime fuel units; `None` uses the server default.
+    pub fuel: Option<u64>,
+    /// wafer: memory limit in MiB; `None` uses the server default.
+    pub memory_mb: Option<u32>,
+    /// wafer: hosts the function may reach over outbound HTTP.
+    pub outbound_hosts: Vec<String>,
+    /// wafer: when the cron scheduler should next run this function.
+    pub next_schedule_at: Option<Timestamp>,
+}
+
+/// Life cycle of a deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum DeploymentStatus {
+    #[default]
+    Waiting,
+    Processing,
+    Building,
+    Ready,
+    Canceled,
+    Failed,
+}
+
+text_enum!(DeploymentStatus {
+    Waiting => "waiting",
+    Processing => "processing",
+    Building => "building",
+    Ready => "ready",
+    Canceled => "canceled",
+    Failed => "failed",
+});
+
+/// A deployment (one uploaded component) of a function.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Deployment {
+    pub id: String,
+    pub project_id: String,
+    pub function_id: String,
+    /// Appwrite's `type`: `manual` for uploads (the default when empty), `vcs` for repository builds.
+    pub deployment_type: String,
+    pub entrypoint: String,
+    /// Bytes.
+    pub source_size: u64,
+    pub build_size: u64,
+    pub total_size: u64,
+    pub build_id: String,
+    pub activate: bool,
+    pub status: DeploymentStatus,
+    pub build_logs: String,
+    /// Seconds.
+    pub build_duration: u64,
+    /// Content hash of the component; empty until the upload is complete.
+    pub artifact_id: String,
+    /// Chunked upload: number of chunks expected (0 for a single-request upload).
+    pub chunks_total: u32,
+    /// Chunked upload: distinct chunks received so far. Maintained by
+    /// [`record_chunk`](crate::MetadataStore::record_chunk); ignored by updates.
+    pub chunks_uploaded: u32,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Progress of a chunked upload after recording one chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChunkProgress {
+    pub uploaded: u32,
+    pub total: u32,
+}
+
+impl ChunkProgress {
+    /// Whether every chunk has arrived.
+    pub fn is_complete(self) -> bool {
+        self.uploaded >= self.total
+    }
+}
+
+/// What started an execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ExecutionTrigger {
+    #[default]
+    Http,
+    Schedule,
+    Event,
+}
+
+text_enum!(ExecutionTrigger {
+    Http => "http",
+    Schedule => "schedule",
+    Event => "event",
+});
+
+/// Life cycle of an execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ExecutionStatus {
+    #[default]
+    Waiting,
+    Processing,
+    Completed,
+    Failed,
+    Scheduled,
+}
+
+text_enum!(ExecutionStatus {
+    Waiting => "waiting",
+    Processing => "processing",
+    Completed => "completed",
+    Failed => "failed",
+    Scheduled => "scheduled",
+});
+
+/// One run of a function, and for asynchronous runs also the queued request.
+///
+/// Unlike the other records, an execution's `created_at`/`updated_at` are set by the caller (the
+/// gateway knows when the request arrived), because executions are mostly written through the
+/// batching [`ExecutionWriter`](crate::ExecutionWriter) as whole records.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Execution {
+    pub id: String,
+    pub project_id: String,
+    pub function_id: String,
+    pub deployment_id: String,
+    pub trigger: ExecutionTrigger,
+    pub status: ExecutionStatus,
+    pub request_method: String,
+    /// Path with query string, as the client sent it.
+    pub request_path: String,
+    pub request_headers: Vec<(String, String)>,
+    /// The body of a queued (asynchronous or scheduled) request, kept so the worker can run it after a
+    /// restart. List results leave it empty to keep pages small; `get` and claims fill it.
+    pub request_body: Vec<u8>,
+    pub response_status_code: u16,
+    pub response_body: String,
+    pub response_headers: Vec<(String, String)>,
+    pub logs: String,
+    pub errors: String,
+    /// Seconds.
+    pub duration: f64,
+    /// When a `scheduled` execution is due.
+    pub scheduled_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// wafer: fuel the run consumed.
+    pub fuel_consumed: u64,
+    /// wafer: the guest's peak linear memory.
+    pub peak_memory_bytes: u64,
+    /// Appwrite `$permissions`, e.g. `read("user:ID")`.
+    pub permissions: Vec<String>,
+    /// The user on whose behalf it ran, if any; user callers list only their own.
+    pub user_id: Option<String>,
+}
+
+/// An environment variable of a function. The store returns real values, secrets included; hiding
+/// secret values in responses is the gateway's job.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Variable {
+    pub id: String,
+    pub project_id: String,
+    pub function_id: String,
+    pub key: String,
+    pub value: String,
+    pub secret: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// What a list call asks for: the raw Appwrite query strings, the list-level `search` term and
+/// whether to count the total.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListParams {
+    /// JSON query strings as the SDKs send them (`queries[]`).
+    pub queries: Vec<String>,
+    /// The `search` parameter; `None` or blank for none.
+    pub search: Option<String>,
+    /// Count all matching rows (Appwrite's `total`, default true). When false, `Page::total` is 0.
+    pub total: bool,
+}
+
+impl Default for ListParams {
+    fn default() -> Self {
+        ListParams {
+            queries: Vec::new(),
+            search: None,
+            total: true,
+        }
+    }
+}
+
+impl ListParams {
+    /// Params with the given queries, no search, counting the total.
+    pub fn with_queries<I, S>(queries: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        ListParams {
+            queries: queries.into_iter().map(Into::into).collect(),
+            ..ListParams::default()
+        }
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// Rows matching the filters and search, ignoring limit, offset and cursor; 0 when not counted.
+    pub total: u64,
+    pub items: Vec<T>,
+}

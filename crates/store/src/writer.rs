@@ -1,0 +1,227 @@
+//! The batching execution writer (group commit).
+//!
+//! Every invocation produces an execution record; committing each in its own transaction would make
+//! the database's fsync the server's throughput limit. Instead callers send records to one background
+//! thread, which takes whatever is queued (up to [`WriterConfig::max_batch`]), writes it all in one
+//! transaction, commits once, and only then acknowledges each caller. So an acknowledged record is
+//! durable, and under load many records share one fsync.
+//!
+//! The queue is bounded ([`WriterConfig::queue_capacity`]): when the database cannot keep up, callers
+//! wait in `write` (back-pressure) instead of memory growing without bound.
+
+use std::thread;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::{Result, StoreError};
+use crate::models::Execution;
+
+/// One record for the writer: an insert-or-update ("upsert") of a whole execution. On update, every
+/// field but `created_at` is replaced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionWrite {
+    pub execution: Execution,
+}
+
+impl From<Execution> for ExecutionWrite {
+    fn from(execution: Execution) -> Self {
+        ExecutionWrite { execution }
+    }
+}
+
+/// A backend's blocking batch commit. Implemented by each store backend; the writer thread calls it.
+pub trait ExecutionSink: Send + 'static {
+    /// Writes all records in one transaction and commits it. `Ok` holds each record's own outcome (a
+    /// record that fails, e.g. because its function was deleted, is rolled back alone and the rest
+    /// still commit); `Err` means nothing was committed.
+    fn commit_batch(&mut self, batch: &[ExecutionWrite]) -> Result<Vec<Result<()>>>;
+}
+
+/// Tuning of the writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterConfig {
+    /// Records that may wait for the writer before `write` callers have to wait too.
+    pub queue_capacity: usize,
+    /// Most records committed in one transaction.
+    pub max_batch: usize,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        WriterConfig {
+            queue_capacity: 4096,
+            max_batch: 512,
+        }
+    }
+}
+
+struct Job {
+    record: ExecutionWrite,
+    ack: oneshot::Sender<Result<()>>,
+}
+
+/// Handle to the batching writer. Cheap to clone; the background thread stops when the last clone is
+/// dropped, after committing what is still queued.
+#[derive(Clone)]
+pub struct ExecutionWriter {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for ExecutionWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExecutionWriter").finish_non_exhaustive()
+    }
+}
+
+impl ExecutionWriter {
+    /// Starts the background thread over `sink`. Backends wrap this (see
+    /// [`MetadataStore::spawn_execution_writer`](crate::MetadataStore::spawn_execution_writer)).
+    pub fn spawn(sink: Box<dyn ExecutionSink>, config: WriterConfig) -> Result<Self> {
+        let (jobs, queue) = mpsc::channel(config.queue_capacity.max(1));
+        let max_batch = config.max_batch.max(1);
+        // A plain thread, not a tokio task: the commit blocks on disk I/O, and a dedicated thread
+        // keeps that off the async workers without occupying the blocking pool forever.
+        thread::Builder::new()
+            .name("wafer-exec-writer".into())
+            .spawn(move || run(sink, queue, max_batch))
+            .map_err(StoreError::backend)?;
+        Ok(ExecutionWriter { jobs })
+    }
+
+    /// Queues one record and resolves once it is committed (or failed). Waits while the queue is full.
+    pub async fn write(&self, record: impl Into<ExecutionWrite>) -> Result<()> {
+        let (ack, done) = oneshot::channel();
+        let job = Job {
+            record: record.into(),
+            ack,
+        };
+        self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
+        done.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+fn run(mut sink: Box<dyn ExecutionSink>, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
+    tracing::debug!("execution writer started");
+    let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
+    while let Some(first) = queue.blocking_recv() {
+        batch.push(first);
+        // Everything already queued joins this commit: that is the group in group commit.
+        while batch.len() < max_batch {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        commit(sink.as_mut(), &mut batch);
+    }
+    tracing::debug!("execution writer stopped");
+}
+
+fn commit(sink: &mut dyn ExecutionSink, batch: &mut Vec<Job>) {
+    let (records, acks): (Vec<ExecutionWrite>, Vec<_>) =
+        batch.drain(..).map(|job| (job.record, job.ack)).unzip();
+    let outcomes = match sink.commit_batch(&records) {
+        Ok(outcomes) if outcomes.len() == records.len() => outcomes,
+        Ok(outcomes) => {
+            let err = StoreError::backend_msg(format!(
+                "execution sink returned {} outcomes for {} records",
+                outcomes.len(),
+                records.len()
+            ));
+            vec![Err(err); records.len()]
+        }
+        Err(err) => {
+            tracing::error!(%err, records = records.len(), "execution batch commit failed");
+            vec![Err(err); records.len()]
+        }
+    };
+    tracing::trace!(records = records.len(), "execution batch committed");
+    for (ack, outcome) in acks.into_iter().zip(outcomes) {
+        // A caller that stopped waiting (its request was cancelled) no longer needs the answer.
+        let _ = ack.send(outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use super::*;
+
+    /// Records batch sizes; the first commit is slow so later writes pile up behind it.
+    struct SlowSink {
+        batches: Arc<Mutex<Vec<usize>>>,
+    }
+
+    impl ExecutionSink for SlowSink {
+        fn commit_batch(&mut self, batch: &[ExecutionWrite]) -> Result<Vec<Result<()>>> {
+            let mut batches = self.batches.lock().unwrap();
+            if batches.is_empty() {
+                thread::sleep(Duration::from_millis(100));
+            }
+            batches.push(batch.len());
+            Ok(batch
+                .iter()
+                .map(|w| match w.execution.id.as_str() {
+                    "bad" => Err(StoreError::InvalidArgument("bad record".into())),
+                    _ => Ok(()),
+                })
+                .collect())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_writes_share_a_commit_and_get_their_own_outcome() {
+        let batches = Arc::new(Mutex::new(Vec::new()));
+        let sink = SlowSink {
+            batches: Arc::clone(&batches),
+        };
+        let config = WriterConfig {
+            queue_capacity: 1000,
+            max_batch: 64,
+        };
+        let writer = ExecutionWriter::spawn(Box::new(sink), config).unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let writer = writer.clone();
+            let id = if i == 150 {
+                "bad".to_owned()
+            } else {
+                i.to_string()
+            };
+            let record = Execution {
+                id,
+                ..Execution::default()
+            };
+            tasks.push(tokio::spawn(async move { writer.write(record).await }));
+        }
+        let mut failures = 0;
+        for task in tasks {
+            if task.await.unwrap().is_err() {
+                failures += 1;
+            }
+        }
+        assert_eq!(failures, 1);
+        let batches = batches.lock().unwrap().clone();
+        assert_eq!(batches.iter().sum::<usize>(), 200);
+        assert!(batches.iter().all(|n| *n <= 64), "{batches:?}");
+        assert!(batches.len() < 200, "writes were grouped: {batches:?}");
+    }
+
+    struct FailingSink;
+
+    impl ExecutionSink for FailingSink {
+        fn commit_batch(&mut self, _batch: &[ExecutionWrite]) -> Result<Vec<Result<()>>> {
+            Err(StoreError::backend_msg("disk full"))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_fails_every_caller_of_the_batch() {
+        let writer =
+            ExecutionWriter::spawn(Box::new(FailingSink), WriterConfig::default()).unwrap();
+        let err = writer.write(Execution::default()).await.unwrap_err();
+        assert!(err.to_string().contains("disk full"), "{err}");
+    }
+}
