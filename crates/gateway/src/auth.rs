@@ -1,0 +1,196 @@
+//! Who is calling: the project (`X-Appwrite-Project`), and an API key with scopes
+//! (`X-Appwrite-Key`), a user JWT (`X-Appwrite-JWT`) or nobody (a guest).
+
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use wafer_store::Timestamp;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Every scope a key may carry.
+pub const ALL_SCOPES: &[&str] = &[
+    "functions.read",
+    "functions.write",
+    "executions.read",
+    "executions.write",
+    "keys.read",
+    "keys.write",
+    "users.write",
+];
+
+/// The project requests fall into when they name none.
+pub const DEFAULT_PROJECT: &str = "default";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Principal {
+    Key { id: String, scopes: Vec<String> },
+    User { id: String },
+    Guest,
+}
+
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub project_id: String,
+    pub principal: Principal,
+}
+
+impl Caller {
+    pub fn is_key(&self) -> bool {
+        matches!(self.principal, Principal::Key { .. })
+    }
+
+    pub fn user_id(&self) -> Option<&str> {
+        match &self.principal {
+            Principal::User { id } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Succeeds when the caller's key carries `scope` (or its singular alias).
+    pub fn require(&self, scope: &str) -> Result<(), ApiError> {
+        let Principal::Key { scopes, .. } = &self.principal else {
+            return Err(ApiError::unauthorized_scope(scope));
+        };
+        if scopes.iter().any(|held| normalize_scope(held) == scope) {
+            Ok(())
+        } else {
+            Err(ApiError::unauthorized_scope(scope))
+        }
+    }
+
+    /// The roles a function's `execute` list is matched against.
+    pub fn roles(&self) -> Vec<String> {
+        match &self.principal {
+            Principal::Key { .. } => Vec::new(),
+            Principal::User { id } => vec!["any".into(), "users".into(), format!("user:{id}")],
+            Principal::Guest => vec!["any".into(), "guests".into()],
+        }
+    }
+}
+
+/// `execution.read` and friends are accepted as aliases of the plural scopes.
+pub fn normalize_scope(scope: &str) -> String {
+    match scope.strip_prefix("execution.") {
+        Some(rest) => format!("executions.{rest}"),
+        None => scope.to_owned(),
+    }
+}
+
+/// The claims of a user JWT minted by this server.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UserClaims {
+    /// The user id.
+    pub sub: String,
+    /// The project the token is valid for.
+    pub project: String,
+    /// Expiry, seconds since the epoch.
+    pub exp: u64,
+}
+
+pub fn mint_jwt(secret: &[u8], project: &str, user: &str, seconds: u64) -> Result<String, ApiError> {
+    let now = (Timestamp::now().as_millis() / 1000).max(0) as u64;
+    let claims = UserClaims {
+        sub: user.to_owned(),
+        project: project.to_owned(),
+        exp: now + seconds,
+    };
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .map_err(|error| ApiError::internal(format!("Could not sign the JWT: {error}")))
+}
+
+fn decode_jwt(secret: &[u8], token: &str) -> Result<UserClaims, ApiError> {
+    let validation = Validation::new(Algorithm::HS256);
+    jsonwebtoken::decode::<UserClaims>(token, &DecodingKey::from_secret(secret), &validation)
+        .map(|data| data.claims)
+        .map_err(|error| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "user_jwt_invalid",
+                format!("The JWT is invalid or expired: {error}."),
+            )
+        })
+}
+
+fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let project_id = header(parts, "x-appwrite-project")
+            .unwrap_or(DEFAULT_PROJECT)
+            .to_owned();
+        state.store.get_project(&project_id).await.map_err(|_| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "project_not_found",
+                format!("Project with the requested ID '{project_id}' could not be found."),
+            )
+        })?;
+        let principal = resolve_principal(parts, state, &project_id).await?;
+        Ok(Caller {
+            project_id,
+            principal,
+        })
+    }
+}
+
+async fn resolve_principal(
+    parts: &Parts,
+    state: &AppState,
+    project_id: &str,
+) -> Result<Principal, ApiError> {
+    if let Some(raw) = header(parts, "x-appwrite-key") {
+        let secret = raw.strip_prefix("standard_").unwrap_or(raw);
+        let key = state.store.find_api_key_by_secret(secret).await?;
+        let key = key
+            .filter(|key| key.project_id == project_id)
+            .filter(|key| key.expire.is_none_or(|expire| expire > Timestamp::now()))
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "user_unauthorized",
+                    "The API key is invalid, expired or belongs to another project.",
+                )
+            })?;
+        return Ok(Principal::Key {
+            id: key.id,
+            scopes: key.scopes,
+        });
+    }
+    if let Some(token) = header(parts, "x-appwrite-jwt") {
+        let claims = decode_jwt(&state.jwt_secret, token)?;
+        if claims.project != project_id {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "user_jwt_invalid",
+                "The JWT was issued for another project.",
+            ));
+        }
+        return Ok(Principal::User { id: claims.sub });
+    }
+    Ok(Principal::Guest)
+}
+
+/// A fresh 256-bit secret in hex, for keys and the JWT secret.
+pub fn random_secret() -> Result<String, ApiError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|error| ApiError::internal(format!("No randomness available: {error}")))?;
+    Ok(hex::encode(bytes))
+}

@@ -1,0 +1,77 @@
+//! The gateway's settings, with the defaults of a single-machine install.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use wafer_runtime::EngineConfig;
+
+/// Defaults applied to every function unless it sets its own.
+#[derive(Clone, Debug)]
+pub struct FunctionDefaults {
+    pub memory_mb: u32,
+    pub fuel: u64,
+    pub max_response_bytes: usize,
+}
+
+impl Default for FunctionDefaults {
+    fn default() -> Self {
+        Self {
+            memory_mb: 256,
+            fuel: wafer_runtime::Limits::DEFAULT_FUEL,
+            max_response_bytes: wafer_runtime::Limits::DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct GatewayConfig {
+    pub listen: SocketAddr,
+    /// Where the database, uploads and compiled artifacts live.
+    pub data_dir: PathBuf,
+    /// The URL clients use to reach this server's API (given to functions as
+    /// `APPWRITE_FUNCTION_API_ENDPOINT`). Derived from `listen` when unset.
+    pub public_url: Option<String>,
+    /// Functions answer on `{functionId}.{base_domain}`.
+    pub base_domain: String,
+    /// Signs user JWTs (HS256). Generated and kept in the data directory when unset.
+    pub secret: Option<String>,
+    /// The bootstrap admin key of the `default` project. Generated and printed once when unset.
+    pub admin_key: Option<String>,
+    pub function_defaults: FunctionDefaults,
+    /// Executions running at once across all functions; beyond it callers get 429.
+    pub max_concurrent_executions: usize,
+    /// Executions running at once per function.
+    pub max_concurrent_per_function: usize,
+    /// Largest request body accepted (uploads arrive in 5 MiB chunks).
+    pub max_request_body_bytes: usize,
+    /// Longest a synchronous execution request waits.
+    pub sync_timeout_cap: Duration,
+    pub engine: EngineConfig,
+}
+
+impl GatewayConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: data_dir.into(),
+            public_url: None,
+            base_domain: "functions.localhost".to_owned(),
+            secret: None,
+            admin_key: None,
+            function_defaults: FunctionDefaults::default(),
+            max_concurrent_executions: 512,
+            max_concurrent_per_function: 128,
+            max_request_body_bytes: 30 << 20,
+            sync_timeout_cap: Duration::from_secs(30),
+            engine: EngineConfig::default(),
+        }
+    }
+
+    pub fn api_endpoint(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => format!("{}/v1", url.trim_end_matches('/')),
+            None => format!("http://{bound}/v1"),
+        }
+    }
+}

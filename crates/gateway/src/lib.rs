@@ -1,0 +1,26 @@
+//! The wafer gateway: the HTTP face of the platform. It serves the Appwrite-compatible `/v1`
+//! Functions API, routes plain HTTP to functions (by host and by `/fn/{id}` path), authenticates
+//! projects, keys and user JWTs, admits or refuses work under concurrency limits, and runs the
+//! async queue worker and cron scheduler.
+//!
+//! It asks the runtime to run things and the store to keep things; it must not reach into
+//! wasmtime or SQL itself.
+
+mod auth;
+mod bootstrap;
+mod config;
+mod error;
+mod invoke;
+mod models;
+mod params;
+mod routes;
+mod runtimes;
+mod schedule;
+mod server;
+mod state;
+mod worker;
+
+pub use auth::{ALL_SCOPES, mint_jwt};
+pub use config::{FunctionDefaults, GatewayConfig};
+pub use error::{API_VERSION, ApiError};
+pub use server::{RunningServer, start};

@@ -1,0 +1,9 @@
+//! Placeholder until implemented.
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+}

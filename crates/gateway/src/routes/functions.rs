@@ -1,0 +1,285 @@
+//! `/v1/functions`: create, list, read, update and delete functions; activate a deployment;
+//! the runtime and specification catalogues.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, patch};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::Value;
+use wafer_store::{DeploymentStatus, Function, MetadataStore, Timestamp, unique_id, validate_custom_id};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::params::{JsonBody, ListQuery};
+use crate::routes::no_content;
+use crate::runtimes::{
+    DEFAULT_SPECIFICATION, check_runtime, runtimes_json, specification, specifications_json,
+};
+use crate::state::AppState;
+use crate::{models, schedule};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/functions", get(list).post(create))
+        .route("/v1/functions/runtimes", get(runtimes))
+        .route("/v1/functions/specifications", get(specifications))
+        .route(
+            "/v1/functions/{function_id}",
+            get(read).put(update).delete(remove),
+        )
+        .route(
+            "/v1/functions/{function_id}/deployment",
+            patch(set_active_deployment),
+        )
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FunctionBody {
+    function_id: Option<String>,
+    name: Option<String>,
+    runtime: Option<String>,
+    execute: Option<Vec<String>>,
+    events: Option<Vec<String>>,
+    schedule: Option<String>,
+    timeout: Option<u32>,
+    enabled: Option<bool>,
+    logging: Option<bool>,
+    entrypoint: Option<String>,
+    commands: Option<String>,
+    scopes: Option<Vec<String>>,
+    specification: Option<String>,
+    /// wafer: CPU budget in fuel units.
+    fuel: Option<u64>,
+    /// wafer: memory limit in MiB (overrides the specification's).
+    memory: Option<u32>,
+    /// wafer: hosts the function may call over HTTP.
+    outbound_hosts: Option<Vec<String>>,
+}
+
+const MAX_TIMEOUT_SECONDS: u32 = 900;
+const DEFAULT_TIMEOUT_SECONDS: u32 = 15;
+
+async fn runtimes(caller: Caller) -> ApiResult<Json<Value>> {
+    caller.require("functions.read")?;
+    Ok(Json(runtimes_json()))
+}
+
+async fn specifications(caller: Caller) -> ApiResult<Json<Value>> {
+    caller.require("functions.read")?;
+    Ok(Json(specifications_json()))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<FunctionBody>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require("functions.write")?;
+    let id = match body.function_id.as_deref() {
+        None | Some("") => return Err(ApiError::invalid_argument("Param `functionId` is required.")),
+        Some("unique()") => unique_id(),
+        Some(custom) => {
+            validate_custom_id(custom).map_err(|reason| {
+                ApiError::invalid_argument(format!("Invalid `functionId` param: {reason}"))
+            })?;
+            custom.to_owned()
+        }
+    };
+    let mut function = Function {
+        id,
+        timeout: DEFAULT_TIMEOUT_SECONDS,
+        enabled: true,
+        logging: true,
+        specification: DEFAULT_SPECIFICATION.to_owned(),
+        ..Function::default()
+    };
+    apply(&mut function, body, true)?;
+    let created = state.store.create_function(&caller.project_id, function).await?;
+    Ok((StatusCode::CREATED, Json(render(&state, &created).await?)))
+}
+
+/// Copies the fields present in `body` onto `function`, validating each.
+fn apply(function: &mut Function, body: FunctionBody, creating: bool) -> ApiResult<()> {
+    let name = body.name.unwrap_or_default();
+    if name.trim().is_empty() || name.chars().count() > 128 {
+        return Err(ApiError::invalid_argument(
+            "Param `name` is required: 1 to 128 characters.",
+        ));
+    }
+    function.name = name;
+    match body.runtime {
+        Some(runtime) => {
+            check_runtime(&runtime)?;
+            function.runtime = runtime;
+        }
+        None if creating => return Err(ApiError::invalid_argument("Param `runtime` is required.")),
+        None => {}
+    }
+    if let Some(execute) = body.execute {
+        for role in &execute {
+            check_role(role)?;
+        }
+        function.execute = execute;
+    }
+    if let Some(timeout) = body.timeout {
+        if !(1..=MAX_TIMEOUT_SECONDS).contains(&timeout) {
+            return Err(ApiError::invalid_argument(format!(
+                "Invalid `timeout` param: {timeout} is not between 1 and {MAX_TIMEOUT_SECONDS} seconds."
+            )));
+        }
+        function.timeout = timeout;
+    }
+    if let Some(expression) = body.schedule {
+        function.next_schedule_at = schedule::next_run(&expression, Timestamp::now())?;
+        function.schedule = expression;
+    }
+    if let Some(slug) = body.specification {
+        specification(&slug)?;
+        function.specification = slug;
+    }
+    apply_optional(function, body.events, body.enabled, body.logging, body.entrypoint, body.commands, body.scopes);
+    function.fuel = body.fuel.or(function.fuel);
+    function.memory_mb = body.memory.or(function.memory_mb);
+    if let Some(hosts) = body.outbound_hosts {
+        function.outbound_hosts = hosts;
+    }
+    Ok(())
+}
+
+fn apply_optional(
+    function: &mut Function,
+    events: Option<Vec<String>>,
+    enabled: Option<bool>,
+    logging: Option<bool>,
+    entrypoint: Option<String>,
+    commands: Option<String>,
+    scopes: Option<Vec<String>>,
+) {
+    function.events = events.unwrap_or(std::mem::take(&mut function.events));
+    function.enabled = enabled.unwrap_or(function.enabled);
+    function.logging = logging.unwrap_or(function.logging);
+    function.entrypoint = entrypoint.unwrap_or(std::mem::take(&mut function.entrypoint));
+    function.commands = commands.unwrap_or(std::mem::take(&mut function.commands));
+    function.scopes = scopes.unwrap_or(std::mem::take(&mut function.scopes));
+}
+
+/// Roles Appwrite accepts in `execute`.
+fn check_role(role: &str) -> ApiResult<()> {
+    let valid = matches!(role, "any" | "guests" | "users")
+        || ["user:", "team:", "label:", "member:"]
+            .iter()
+            .any(|prefix| role.strip_prefix(prefix).is_some_and(|rest| !rest.is_empty()));
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_argument(format!(
+            "Invalid `execute` param: '{role}' is not a role (any, guests, users, user:ID, \
+             team:ID, label:NAME)."
+        )))
+    }
+}
+
+pub async fn render(state: &AppState, function: &Function) -> ApiResult<Value> {
+    let vars = state
+        .store
+        .function_variables(&function.project_id, &function.id)
+        .await?;
+    Ok(models::function(function, &vars))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    ListQuery(params): ListQuery,
+) -> ApiResult<Json<Value>> {
+    caller.require("functions.read")?;
+    let page = state.store.list_functions(&caller.project_id, &params).await?;
+    let mut rendered = Vec::with_capacity(page.items.len());
+    for function in &page.items {
+        rendered.push(render(&state, function).await?);
+    }
+    Ok(Json(serde_json::json!({"total": page.total, "functions": rendered})))
+}
+
+pub async fn find(store: &dyn MetadataStore, project_id: &str, id: &str) -> ApiResult<Function> {
+    store
+        .get_function(project_id, id)
+        .await
+        .map_err(|_| ApiError::function_not_found(id))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(function_id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    caller.require("functions.read")?;
+    let function = find(state.store.as_ref(), &caller.project_id, &function_id).await?;
+    Ok(Json(render(&state, &function).await?))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(function_id): Path<String>,
+    JsonBody(body): JsonBody<FunctionBody>,
+) -> ApiResult<Json<Value>> {
+    caller.require("functions.write")?;
+    let mut function = find(state.store.as_ref(), &caller.project_id, &function_id).await?;
+    apply(&mut function, body, false)?;
+    let updated = state.store.update_function(&caller.project_id, function).await?;
+    Ok(Json(render(&state, &updated).await?))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(function_id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require("functions.write")?;
+    find(state.store.as_ref(), &caller.project_id, &function_id).await?;
+    state.store.delete_function(&caller.project_id, &function_id).await?;
+    Ok(no_content())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ActivateBody {
+    deployment_id: Option<String>,
+}
+
+async fn set_active_deployment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(function_id): Path<String>,
+    JsonBody(body): JsonBody<ActivateBody>,
+) -> ApiResult<Json<Value>> {
+    caller.require("functions.write")?;
+    let deployment_id = body
+        .deployment_id
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| ApiError::invalid_argument("Param `deploymentId` is required."))?;
+    find(state.store.as_ref(), &caller.project_id, &function_id).await?;
+    let deployment = state
+        .store
+        .get_deployment(&caller.project_id, &function_id, &deployment_id)
+        .await?;
+    if deployment.status != DeploymentStatus::Ready {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "build_not_ready",
+            format!(
+                "Deployment '{deployment_id}' is {}; only a ready deployment can be activated.",
+                deployment.status
+            ),
+        ));
+    }
+    let function = state
+        .store
+        .activate_deployment(&caller.project_id, &function_id, &deployment_id)
+        .await?;
+    Ok(Json(render(&state, &function).await?))
+}

@@ -1,0 +1,170 @@
+//! Plain HTTP to a function: `{functionId}.{base-domain}` or `/fn/{functionId}/…`. The method,
+//! path, query, headers and body pass through; the function's status, headers and body come
+//! back as they are, plus `x-appwrite-execution-id`.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use wafer_store::{ExecutionStatus, ExecutionTrigger, Function, unique_id};
+
+use crate::auth::DEFAULT_PROJECT;
+use crate::error::{ApiError, ApiResult};
+use crate::invoke::{self, Invocation, TriggerInfo};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/fn/{function_id}", any(by_path))
+        .route("/fn/{function_id}/", any(by_path))
+        .route("/fn/{function_id}/{*rest}", any(by_path))
+}
+
+fn host_of(request: &Request) -> Option<&str> {
+    request
+        .headers()
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .or_else(|| request.uri().host())
+}
+
+/// The function a `Host` header names, if it is under the base domain.
+pub fn function_for_host(state: &AppState, request: &Request) -> Option<String> {
+    let host = host_of(request)?;
+    let name = host.rsplit_once(':').map_or(host, |(name, _)| name);
+    let suffix = format!(".{}", state.config.base_domain);
+    let function_id = name.strip_suffix(&suffix)?;
+    (!function_id.is_empty() && !function_id.contains('.')).then(|| function_id.to_owned())
+}
+
+pub async fn invoke_by_host(state: AppState, function_id: String, request: Request) -> Response {
+    let path = request
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str().to_owned())
+        .unwrap_or_else(|| "/".to_owned());
+    serve(state, function_id, path, request).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn by_path(State(state): State<AppState>, request: Request) -> Response {
+    let full = request.uri().path().to_owned();
+    let rest = full.strip_prefix("/fn/").unwrap_or_default();
+    let (function_id, path) = match rest.split_once('/') {
+        Some((id, path)) => (id.to_owned(), format!("/{path}")),
+        None => (rest.to_owned(), "/".to_owned()),
+    };
+    let path = match request.uri().query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    serve(state, function_id, path, request).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// Only functions open to everyone (`any` or `guests`) answer plain HTTP.
+fn check_public(function: &Function) -> ApiResult<()> {
+    if function.execute.iter().any(|role| role == "any" || role == "guests") {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "user_unauthorized",
+        format!(
+            "Function '{}' is not public: add `any` to its execute roles to call it over HTTP.",
+            function.id
+        ),
+    ))
+}
+
+async fn serve(state: AppState, function_id: String, path: String, request: Request) -> ApiResult<Response> {
+    // Function routes serve the default project unless the caller names another.
+    let project_id = request
+        .headers()
+        .get("x-appwrite-project")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or(DEFAULT_PROJECT)
+        .to_owned();
+    let function = state
+        .store
+        .get_function(&project_id, &function_id)
+        .await
+        .map_err(|_| ApiError::function_not_found(&function_id))?;
+    check_public(&function)?;
+    invoke::check_runnable(&function)?;
+    let invocation = read_invocation(&state, request, path).await?;
+    let permit = state.concurrency.try_admit(&function.project_id, &function.id)?;
+    let execution = invoke::new_execution(&function, unique_id(), &invocation, ExecutionStatus::Processing);
+    let (execution, outcome) = invoke::run(&state, &function, execution, &invocation, true).await?;
+    drop(permit);
+    Ok(raw_response(&execution.id, outcome))
+}
+
+async fn read_invocation(state: &AppState, request: Request, path: String) -> ApiResult<Invocation> {
+    let client_ip = request
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip().to_string())
+        .unwrap_or_default();
+    let (parts, body) = request.into_parts();
+    let host_header = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or(&state.config.base_domain)
+        .to_owned();
+    let (host, port) = match host_header.rsplit_once(':') {
+        Some((host, port)) if port.parse::<u16>().is_ok() => (host.to_owned(), port.parse().unwrap_or(80)),
+        _ => (host_header, 80),
+    };
+    let scheme = parts
+        .headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("http")
+        .to_owned();
+    let headers = parts
+        .headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .collect();
+    let body = axum::body::to_bytes(body, state.config.max_request_body_bytes)
+        .await
+        .map_err(|error| ApiError::invalid_argument(format!("The request body could not be read: {error}")))?;
+    Ok(Invocation {
+        method: parts.method.as_str().to_owned(),
+        path,
+        headers,
+        body: body.to_vec(),
+        scheme,
+        host,
+        port,
+        trigger: TriggerInfo {
+            trigger: ExecutionTrigger::Http,
+            client_ip,
+            ..TriggerInfo::default()
+        },
+    })
+}
+
+fn raw_response(execution_id: &str, outcome: Option<wafer_runtime::InvocationOutcome>) -> Response {
+    let Some(outcome) = outcome else {
+        return ApiError::internal("The function could not be run.").into_response();
+    };
+    let status = StatusCode::from_u16(outcome.response.status_code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = Response::new(Body::from(outcome.response.body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    for (name, value) in &outcome.response.headers {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value.as_str())) {
+            headers.append(name, value);
+        }
+    }
+    if !headers.contains_key(header::CONTENT_TYPE) {
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    }
+    if let Ok(id) = HeaderValue::try_from(execution_id) {
+        headers.insert(HeaderName::from_static("x-appwrite-execution-id"), id);
+    }
+    response
+}

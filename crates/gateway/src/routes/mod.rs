@@ -1,0 +1,35 @@
+//! The `/v1` API and function routes, one module per resource.
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::state::AppState;
+
+pub mod deployments;
+pub mod executions;
+pub mod functions;
+pub mod http;
+pub mod keys;
+pub mod variables;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(functions::router())
+        .merge(deployments::router())
+        .merge(executions::router())
+        .merge(variables::router())
+        .merge(keys::router())
+        .merge(http::router())
+}
+
+/// A 204 that still says what it is: the Python SDK needs a `Content-Type`, and it must not
+/// claim JSON.
+pub fn no_content() -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}

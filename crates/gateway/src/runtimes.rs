@@ -1,0 +1,129 @@
+//! The accepted `runtime` values and the execution specifications, as Appwrite lists them.
+//! Every runtime runs the same thing, a WASI 0.2 component of the `wafer:function` world; the
+//! language labels say which guest SDK built it.
+
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+
+pub struct RuntimeInfo {
+    pub key: &'static str,
+    pub name: &'static str,
+}
+
+pub const RUNTIMES: &[RuntimeInfo] = &[
+    RuntimeInfo {
+        key: "wasi-0.2",
+        name: "WASI 0.2 component",
+    },
+    RuntimeInfo {
+        key: "rust-wasi-0.2",
+        name: "Rust (wafer-guest)",
+    },
+    RuntimeInfo {
+        key: "javascript-wasi-0.2",
+        name: "JavaScript (componentize-js)",
+    },
+    RuntimeInfo {
+        key: "python-wasi-0.2",
+        name: "Python (componentize-py)",
+    },
+    RuntimeInfo {
+        key: "c-wasi-0.2",
+        name: "C (wasi-sdk / zig cc)",
+    },
+];
+
+const RUNTIME_VERSION: &str = "0.2";
+
+pub fn runtime_version(key: &str) -> &'static str {
+    if RUNTIMES.iter().any(|runtime| runtime.key == key) {
+        RUNTIME_VERSION
+    } else {
+        ""
+    }
+}
+
+pub fn check_runtime(key: &str) -> Result<(), ApiError> {
+    if RUNTIMES.iter().any(|runtime| runtime.key == key) {
+        return Ok(());
+    }
+    let accepted: Vec<&str> = RUNTIMES.iter().map(|runtime| runtime.key).collect();
+    Err(ApiError::invalid_argument(format!(
+        "Invalid `runtime` param: '{key}' is not a runtime wafer runs. Accepted values: {}.",
+        accepted.join(", ")
+    )))
+}
+
+pub fn runtimes_json() -> Value {
+    let runtimes: Vec<Value> = RUNTIMES
+        .iter()
+        .map(|runtime| {
+            json!({
+                "$id": runtime.key,
+                "key": runtime.key,
+                "name": runtime.name,
+                "version": RUNTIME_VERSION,
+                "base": "wasmtime",
+                "image": "",
+                "logo": "",
+                "supports": ["amd64"],
+            })
+        })
+        .collect();
+    json!({"total": runtimes.len(), "runtimes": runtimes})
+}
+
+pub struct Specification {
+    pub slug: &'static str,
+    pub memory_mb: u32,
+    pub cpus: f64,
+}
+
+pub const DEFAULT_SPECIFICATION: &str = "s-1vcpu-512mb";
+
+pub const SPECIFICATIONS: &[Specification] = &[
+    Specification {
+        slug: "s-0.5vcpu-512mb",
+        memory_mb: 512,
+        cpus: 0.5,
+    },
+    Specification {
+        slug: "s-1vcpu-512mb",
+        memory_mb: 512,
+        cpus: 1.0,
+    },
+    Specification {
+        slug: "s-1vcpu-1gb",
+        memory_mb: 1024,
+        cpus: 1.0,
+    },
+    Specification {
+        slug: "s-2vcpu-2gb",
+        memory_mb: 2048,
+        cpus: 2.0,
+    },
+];
+
+pub fn specification(slug: &str) -> Result<&'static Specification, ApiError> {
+    SPECIFICATIONS
+        .iter()
+        .find(|spec| spec.slug == slug)
+        .ok_or_else(|| {
+            let accepted: Vec<&str> = SPECIFICATIONS.iter().map(|spec| spec.slug).collect();
+            ApiError::invalid_argument(format!(
+                "Invalid `specification` param: '{slug}'. Accepted values: {}.",
+                accepted.join(", ")
+            ))
+        })
+}
+
+pub fn specifications_json() -> Value {
+    let specs: Vec<Value> = SPECIFICATIONS
+        .iter()
+        .map(|spec| {
+            json!({"memory": spec.memory_mb, "cpus": spec.cpus, "enabled": true, "slug": spec.slug})
+        })
+        .collect();
+    json!({"total": specs.len(), "specifications": specs})
+}

@@ -1,0 +1,156 @@
+//! Starting and stopping the gateway: opens the store and runtime under the data directory,
+//! binds the listener, and serves the router with the background workers beside it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
+use tower_http::trace::TraceLayer;
+use wafer_runtime::{Runtime, RuntimeConfig};
+use wafer_store::{MetadataStore, SqliteStore, WriterConfig};
+
+use crate::config::GatewayConfig;
+use crate::error::ApiError;
+use crate::state::{AppState, Concurrency, Shared};
+use crate::{bootstrap, routes, worker};
+
+/// A gateway serving on its listener until [`RunningServer::shutdown`].
+pub struct RunningServer {
+    pub local_addr: SocketAddr,
+    pub api_endpoint: String,
+    /// The admin key created at this start, if this was the first start.
+    pub new_admin_key: Option<String>,
+    shutdown: watch::Sender<bool>,
+    serving: JoinHandle<()>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting requests, lets in-flight ones finish, and stops the workers.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.serving.await;
+        for worker in self.workers {
+            worker.abort();
+            let _ = worker.await;
+        }
+    }
+
+    /// Serves until the task is cancelled or the process is interrupted.
+    pub async fn wait(self) {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+        self.shutdown().await;
+    }
+}
+
+pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
+    let data_dir = config.data_dir.clone();
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+    let uploads_dir = data_dir.join("uploads");
+    std::fs::create_dir_all(&uploads_dir)?;
+
+    let store: Arc<dyn MetadataStore> = Arc::new(
+        SqliteStore::open(data_dir.join("wafer.db"))
+            .await
+            .context("opening the metadata database")?,
+    );
+    let new_admin_key = bootstrap::admin_key(store.as_ref(), config.admin_key.as_deref()).await?;
+    let requeued = store.requeue_processing().await?;
+    if requeued > 0 {
+        tracing::warn!(requeued, "executions interrupted by the last stop were queued again");
+    }
+    let writer = store.spawn_execution_writer(WriterConfig::default())?;
+    let runtime = Runtime::new(RuntimeConfig {
+        engine: config.engine.clone(),
+        ..RuntimeConfig::new(data_dir.join("artifacts"))
+    })?;
+    let jwt_secret = bootstrap::jwt_secret(&data_dir, config.secret.as_deref())?;
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let local_addr = listener.local_addr()?;
+    let api_endpoint = config.api_endpoint(local_addr);
+
+    let state = AppState::new(Shared {
+        concurrency: Concurrency::new(
+            config.max_concurrent_executions,
+            config.max_concurrent_per_function,
+        ),
+        config,
+        api_endpoint: api_endpoint.clone(),
+        store,
+        writer,
+        runtime: Arc::new(runtime),
+        jwt_secret,
+        queue: Notify::new(),
+        uploads_dir,
+    });
+
+    let (shutdown, mut stopped) = watch::channel(false);
+    let workers = worker::spawn(state.clone(), shutdown.subscribe());
+    let app = router(state);
+    let serving = tokio::spawn(async move {
+        let stop = async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        if let Err(error) = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(stop).await {
+            tracing::error!(%error, "the HTTP server stopped");
+        }
+    });
+    tracing::info!(%local_addr, %api_endpoint, "wafer gateway listening");
+    Ok(RunningServer {
+        local_addr,
+        api_endpoint,
+        new_admin_key,
+        shutdown,
+        serving,
+        workers,
+    })
+}
+
+fn router(state: AppState) -> Router {
+    let body_limit = state.config.max_request_body_bytes;
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_credentials(true)
+        .allow_methods(AllowMethods::mirror_request())
+        .allow_headers(AllowHeaders::mirror_request())
+        .expose_headers([
+            http::HeaderName::from_static("x-appwrite-execution-id"),
+            http::HeaderName::from_static("x-appwrite-id"),
+            http::header::RETRY_AFTER,
+        ]);
+    Router::new()
+        .merge(routes::router())
+        .fallback(route_not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), function_domains))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(cors)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn route_not_found() -> ApiError {
+    ApiError::route_not_found()
+}
+
+/// Requests to `{functionId}.{base_domain}` go to the function, whatever their path.
+async fn function_domains(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match crate::routes::http::function_for_host(&state, &request) {
+        Some(function_id) => {
+            crate::routes::http::invoke_by_host(state, function_id, request).await
+        }
+        None => next.run(request).await,
+    }
+}
