@@ -4,6 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/setup.sh
+./scripts/install-sdk-clients.sh
+
+echo "==> formatting"
+cargo fmt --all -- --check
 
 echo "==> guest SDK unit tests (host target)"
 cargo test --locked --manifest-path guest-sdks/rust/Cargo.toml

@@ -29,7 +29,10 @@ pub struct Reply {
 impl Reply {
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|error| {
-            panic!("body is not JSON ({error}): {}", String::from_utf8_lossy(&self.body))
+            panic!(
+                "body is not JSON ({error}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
         })
     }
 
@@ -78,6 +81,7 @@ impl TestServer {
             .expect("the gateway starts");
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("HTTP client");
         Self { server, dir, http }
@@ -118,7 +122,11 @@ impl TestServer {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.bytes().await.expect("a readable body").to_vec();
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn admin_json(&self, method: Method, path: &str, body: Value) -> Reply {
@@ -143,7 +151,8 @@ impl TestServer {
             .part("code", Part::bytes(bytes).file_name("code.wasm"))
             .text("activate", activate.to_string());
         let path = format!("/v1/functions/{function_id}/deployments");
-        self.send(self.admin(Method::POST, &path).multipart(form)).await
+        self.send(self.admin(Method::POST, &path).multipart(form))
+            .await
     }
 
     /// Polls a deployment until it leaves the build states, and returns it.
@@ -162,12 +171,20 @@ impl TestServer {
 
     /// Creates a function (public when `public`) with the Rust example `example` deployed and
     /// active.
-    pub async fn deploy_example(&self, function_id: &str, example: &str, execute: &[&str]) -> Value {
+    pub async fn deploy_example(
+        &self,
+        function_id: &str,
+        example: &str,
+        execute: &[&str],
+    ) -> Value {
         self.create_function(function_id, execute).await;
         let bytes = wafer_testkit::rust_example_bytes(example);
         let reply = self.upload(function_id, bytes, true).await;
         assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text());
-        let deployment_id = reply.json()["$id"].as_str().expect("deployment id").to_owned();
+        let deployment_id = reply.json()["$id"]
+            .as_str()
+            .expect("deployment id")
+            .to_owned();
         let deployment = self.wait_for_build(function_id, &deployment_id).await;
         assert_eq!(deployment["status"], "ready", "{deployment}");
         for _ in 0..100 {

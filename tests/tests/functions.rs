@@ -18,13 +18,40 @@ async fn a_created_function_has_every_field_the_sdks_require() {
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
     let function = reply.json();
     for field in [
-        "$id", "$createdAt", "$updatedAt", "execute", "name", "description", "enabled", "live",
-        "logging", "runtime", "deploymentRetention", "deploymentId", "deploymentCreatedAt",
-        "latestDeploymentId", "latestDeploymentCreatedAt", "latestDeploymentStatus", "scopes",
-        "vars", "events", "schedule", "timeout", "entrypoint", "commands", "version",
-        "installationId", "providerRepositoryId", "providerBranch", "providerRootDirectory",
-        "providerSilentMode", "providerBranches", "providerPaths", "buildSpecification",
-        "runtimeSpecification", "emailEnabled",
+        "$id",
+        "$createdAt",
+        "$updatedAt",
+        "execute",
+        "name",
+        "description",
+        "enabled",
+        "live",
+        "logging",
+        "runtime",
+        "deploymentRetention",
+        "deploymentId",
+        "deploymentCreatedAt",
+        "latestDeploymentId",
+        "latestDeploymentCreatedAt",
+        "latestDeploymentStatus",
+        "scopes",
+        "vars",
+        "events",
+        "schedule",
+        "timeout",
+        "entrypoint",
+        "commands",
+        "version",
+        "installationId",
+        "providerRepositoryId",
+        "providerBranch",
+        "providerRootDirectory",
+        "providerSilentMode",
+        "providerBranches",
+        "providerPaths",
+        "buildSpecification",
+        "runtimeSpecification",
+        "emailEnabled",
     ] {
         assert!(function.get(field).is_some(), "missing {field}: {function}");
     }
@@ -32,7 +59,10 @@ async fn a_created_function_has_every_field_the_sdks_require() {
     assert_eq!(function["timeout"], 30);
     assert_eq!(function["live"], false);
     let created = function["$createdAt"].as_str().expect("date");
-    assert!(created.ends_with("+00:00") && created.contains('.'), "{created}");
+    assert!(
+        created.ends_with("+00:00") && created.contains('.'),
+        "{created}"
+    );
     assert_eq!(function["deploymentCreatedAt"], "");
 }
 
@@ -42,19 +72,30 @@ async fn functions_are_listed_with_queries_search_and_cursors() {
     for name in ["alpha", "beta", "gamma"] {
         server.create_function(name, &[]).await;
     }
-    let all = server.send(server.admin(Method::GET, "/v1/functions")).await.json();
+    let all = server
+        .send(server.admin(Method::GET, "/v1/functions"))
+        .await
+        .json();
     assert_eq!(all["total"], 3);
 
     let query = r#"{"method":"equal","attribute":"name","values":["beta"]}"#;
     let filtered = server
-        .send(server.admin(Method::GET, "/v1/functions").query(&[("queries[0]", query)]))
+        .send(
+            server
+                .admin(Method::GET, "/v1/functions")
+                .query(&[("queries[0]", query)]),
+        )
         .await
         .json();
     assert_eq!(filtered["total"], 1);
     assert_eq!(filtered["functions"][0]["$id"], "beta");
 
     let searched = server
-        .send(server.admin(Method::GET, "/v1/functions").query(&[("search", "gam")]))
+        .send(
+            server
+                .admin(Method::GET, "/v1/functions")
+                .query(&[("search", "gam")]),
+        )
         .await
         .json();
     assert_eq!(searched["functions"][0]["$id"], "gamma");
@@ -62,7 +103,10 @@ async fn functions_are_listed_with_queries_search_and_cursors() {
     let page = server
         .send(server.admin(Method::GET, "/v1/functions").query(&[
             ("queries[0]", r#"{"method":"limit","values":[1]}"#),
-            ("queries[1]", r#"{"method":"cursorAfter","values":["alpha"]}"#),
+            (
+                "queries[1]",
+                r#"{"method":"cursorAfter","values":["alpha"]}"#,
+            ),
         ]))
         .await
         .json();
@@ -83,7 +127,11 @@ async fn bad_queries_and_cursors_are_refused_with_their_types() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad.error_type(), "general_query_invalid");
     let not_json = server
-        .send(server.admin(Method::GET, "/v1/functions").query(&[("queries[0]", "nope")]))
+        .send(
+            server
+                .admin(Method::GET, "/v1/functions")
+                .query(&[("queries[0]", "nope")]),
+        )
         .await;
     assert_eq!(not_json.error_type(), "general_query_invalid");
     let cursor = server
@@ -107,16 +155,35 @@ async fn invalid_function_input_gets_argument_errors() {
         json!({"functionId": "ok", "name": "x", "runtime": "wasi-0.2", "execute": ["root"]}),
     ];
     for body in cases {
-        let reply = server.admin_json(Method::POST, "/v1/functions", body.clone()).await;
-        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{body}: {}", reply.text());
+        let reply = server
+            .admin_json(Method::POST, "/v1/functions", body.clone())
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{body}: {}",
+            reply.text()
+        );
         assert_eq!(reply.error_type(), "general_argument_invalid", "{body}");
     }
     let unknown_runtime = server
-        .admin_json(Method::POST, "/v1/functions", json!({"functionId": "ok", "name": "x", "runtime": "cobol-1"}))
+        .admin_json(
+            Method::POST,
+            "/v1/functions",
+            json!({"functionId": "ok", "name": "x", "runtime": "cobol-1"}),
+        )
         .await;
-    assert!(unknown_runtime.text().contains("rust-wasi-0.2"), "lists the accepted runtimes");
+    assert!(
+        unknown_runtime.text().contains("rust-wasi-0.2"),
+        "lists the accepted runtimes"
+    );
     let broken_json = server
-        .send(server.admin(Method::POST, "/v1/functions").header("content-type", "application/json").body("{"))
+        .send(
+            server
+                .admin(Method::POST, "/v1/functions")
+                .header("content-type", "application/json")
+                .body("{"),
+        )
         .await;
     assert_eq!(broken_json.error_type(), "general_argument_invalid");
 }
@@ -126,25 +193,40 @@ async fn functions_are_read_updated_and_deleted() {
     let server = TestServer::start().await;
     server.create_function("crud", &[]).await;
     let duplicate = server
-        .admin_json(Method::POST, "/v1/functions", json!({"functionId": "crud", "name": "x", "runtime": "wasi-0.2"}))
+        .admin_json(
+            Method::POST,
+            "/v1/functions",
+            json!({"functionId": "crud", "name": "x", "runtime": "wasi-0.2"}),
+        )
         .await;
     assert_eq!(duplicate.status, StatusCode::CONFLICT);
     assert_eq!(duplicate.error_type(), "function_already_exists");
 
     let updated = server
-        .admin_json(Method::PUT, "/v1/functions/crud", json!({"name": "Renamed", "timeout": 5, "enabled": false}))
+        .admin_json(
+            Method::PUT,
+            "/v1/functions/crud",
+            json!({"name": "Renamed", "timeout": 5, "enabled": false}),
+        )
         .await;
     assert_eq!(updated.status, StatusCode::OK, "{}", updated.text());
     assert_eq!(updated.json()["name"], "Renamed");
     assert_eq!(updated.json()["enabled"], false);
     assert_eq!(updated.json()["runtime"], "rust-wasi-0.2");
 
-    let deleted = server.send(server.admin(Method::DELETE, "/v1/functions/crud")).await;
+    let deleted = server
+        .send(server.admin(Method::DELETE, "/v1/functions/crud"))
+        .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     let content_type = deleted.header("content-type").unwrap_or_default();
-    assert!(!content_type.is_empty() && !content_type.contains("json"), "{content_type}");
+    assert!(
+        !content_type.is_empty() && !content_type.contains("json"),
+        "{content_type}"
+    );
 
-    let gone = server.send(server.admin(Method::GET, "/v1/functions/crud")).await;
+    let gone = server
+        .send(server.admin(Method::GET, "/v1/functions/crud"))
+        .await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
     assert_eq!(gone.error_type(), "function_not_found");
     let body = gone.json();
@@ -155,10 +237,24 @@ async fn functions_are_read_updated_and_deleted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runtimes_and_specifications_are_listed() {
     let server = TestServer::start().await;
-    let runtimes = server.send(server.admin(Method::GET, "/v1/functions/runtimes")).await.json();
-    let keys: Vec<&str> = runtimes["runtimes"].as_array().expect("list").iter().filter_map(|r| r["key"].as_str()).collect();
-    assert!(keys.contains(&"wasi-0.2") && keys.contains(&"javascript-wasi-0.2"), "{keys:?}");
-    let specs = server.send(server.admin(Method::GET, "/v1/functions/specifications")).await.json();
+    let runtimes = server
+        .send(server.admin(Method::GET, "/v1/functions/runtimes"))
+        .await
+        .json();
+    let keys: Vec<&str> = runtimes["runtimes"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|r| r["key"].as_str())
+        .collect();
+    assert!(
+        keys.contains(&"wasi-0.2") && keys.contains(&"javascript-wasi-0.2"),
+        "{keys:?}"
+    );
+    let specs = server
+        .send(server.admin(Method::GET, "/v1/functions/specifications"))
+        .await
+        .json();
     assert!(specs["total"].as_u64().unwrap_or_default() >= 1);
     assert!(specs["specifications"][0]["slug"].is_string());
 }
@@ -166,7 +262,9 @@ async fn runtimes_and_specifications_are_listed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_routes_answer_in_the_error_format() {
     let server = TestServer::start().await;
-    let reply = server.send(server.admin(Method::GET, "/v1/nothing-here")).await;
+    let reply = server
+        .send(server.admin(Method::GET, "/v1/nothing-here"))
+        .await;
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert_eq!(reply.error_type(), "general_route_not_found");
 }

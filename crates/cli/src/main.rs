@@ -1,116 +1,206 @@
-//! The `wafer` command: `wafer serve` runs the platform with embedded defaults (SQLite and
-//! deployments under a local data directory). It parses settings and hands them to the
-//! gateway; it holds no platform logic of its own.
+//! The `wafer` command: `wafer serve` runs the platform; the other commands are a client of a
+//! running server's `/v1` API (functions, deployments, executions, logs, variables, keys), in
+//! the spirit of the Appwrite CLI.
+//!
+//! This crate parses arguments, talks HTTP and prints. It must hold no platform logic: the
+//! server is started through `wafer_gateway::start`, and the client commands only ever reach
+//! the platform through the public API, as any SDK would.
 
-use std::net::SocketAddr;
-use std::path::PathBuf;
+mod client;
+mod commands;
+mod config;
+mod error;
+mod models;
+mod output;
+mod serve;
 
-use anyhow::Context;
-use clap::{Args, Parser, Subcommand};
-use wafer_gateway::GatewayConfig;
+use std::process::ExitCode;
 
-#[derive(Parser)]
-#[command(name = "wafer", version, about = "Serverless functions as WebAssembly components")]
+use clap::{Parser, Subcommand};
+
+use crate::commands::deploy::DeployArgs;
+use crate::commands::executions::ExecutionsArgs;
+use crate::commands::functions::FunctionsCommand;
+use crate::commands::invoke::InvokeArgs;
+use crate::commands::keys::KeysCommand;
+use crate::commands::logs::LogsArgs;
+use crate::commands::variables::VariablesCommand;
+use crate::commands::{Ctx, Group};
+use crate::config::ClientArgs;
+use crate::error::CliError;
+use crate::serve::ServeArgs;
+
+const LONG_ABOUT: &str = "\
+Serverless functions as WebAssembly components.
+
+`wafer serve` runs the server. Every other command is a client of a running server: it finds
+the server, project and key in --endpoint / --project / --key, else WAFER_ENDPOINT /
+WAFER_PROJECT / WAFER_KEY, else the file `wafer login` saved
+($XDG_CONFIG_HOME/wafer/config.json or ~/.config/wafer/config.json), else
+http://127.0.0.1:8080/v1 and project `default`.
+
+Read commands print tables for people and, with --json, the API's JSON for scripts.
+
+Exit codes:
+  0  success
+  1  the server refused the request, or a build or an execution failed
+  2  usage error (bad arguments)
+  3  cannot reach the server
+  4  not found (function, execution, variable, project)
+  5  no key, or the key was refused or lacks a scope";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "wafer",
+    version,
+    about = "Serverless functions as WebAssembly components",
+    long_about = LONG_ABOUT
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Debug)]
 enum Command {
     /// Run the server: the /v1 API and the functions' own routes.
     Serve(ServeArgs),
-}
-
-#[derive(Args)]
-struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "WAFER_LISTEN", default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-    /// Directory for the database, uploads and compiled artifacts.
-    #[arg(long, env = "WAFER_DATA_DIR", default_value = ".wafer")]
-    data_dir: PathBuf,
-    /// Functions answer on `{functionId}.{base-domain}`.
-    #[arg(long, env = "WAFER_BASE_DOMAIN", default_value = "functions.localhost")]
-    base_domain: String,
-    /// Public URL of this server, as clients reach it (defaults to http://{listen}).
-    #[arg(long, env = "WAFER_PUBLIC_URL")]
-    public_url: Option<String>,
-    /// Admin key of the default project (generated and printed on first start when unset).
-    #[arg(long, env = "WAFER_ADMIN_KEY", hide_env_values = true)]
-    admin_key: Option<String>,
-    /// Secret that signs user JWTs (generated and kept in the data directory when unset).
-    #[arg(long, env = "WAFER_SECRET", hide_env_values = true)]
-    secret: Option<String>,
-    /// Default memory limit of a function, in MiB (a function's own setting wins).
-    #[arg(long, env = "WAFER_MEMORY_MB", default_value_t = 512)]
-    memory_mb: u32,
-    /// Default CPU budget of an execution, in fuel units.
-    #[arg(long, env = "WAFER_FUEL", default_value_t = wafer_runtime::Limits::DEFAULT_FUEL)]
-    fuel: u64,
-    /// Largest response body a function may return, in bytes.
-    #[arg(long, env = "WAFER_MAX_RESPONSE_BYTES", default_value_t = wafer_runtime::Limits::DEFAULT_MAX_RESPONSE_BYTES)]
-    max_response_bytes: usize,
-    /// Executions running at once across all functions (beyond it: 429).
-    #[arg(long, env = "WAFER_MAX_CONCURRENCY", default_value_t = 512)]
-    max_concurrency: usize,
-    /// Executions running at once per function (beyond it: 429).
-    #[arg(long, env = "WAFER_MAX_CONCURRENCY_PER_FUNCTION", default_value_t = 128)]
-    max_concurrency_per_function: usize,
-    /// Largest request body accepted, in bytes.
-    #[arg(long, env = "WAFER_MAX_BODY_BYTES", default_value_t = 30 << 20)]
-    max_body_bytes: usize,
-    /// Sandboxes that may exist at once (pooling allocator slots).
-    #[arg(long, env = "WAFER_INSTANCES", default_value_t = 1000)]
-    instances: u32,
-}
-
-impl ServeArgs {
-    fn into_config(self) -> GatewayConfig {
-        let mut config = GatewayConfig::new(self.data_dir);
-        config.listen = self.listen;
-        config.base_domain = self.base_domain;
-        config.public_url = self.public_url;
-        config.admin_key = self.admin_key;
-        config.secret = self.secret;
-        config.function_defaults.memory_mb = self.memory_mb;
-        config.function_defaults.fuel = self.fuel;
-        config.function_defaults.max_response_bytes = self.max_response_bytes;
-        config.max_concurrent_executions = self.max_concurrency;
-        config.max_concurrent_per_function = self.max_concurrency_per_function;
-        config.max_request_body_bytes = self.max_body_bytes;
-        config.engine.max_concurrent_instances = self.instances;
-        config
-    }
+    /// Check an endpoint, project and key, and save them for the other commands.
+    Login(ClientArgs),
+    /// Create, list, show, change and delete functions.
+    Functions(Group<FunctionsCommand>),
+    /// Upload a .wasm component (or .tar.gz) as a function's deployment and follow its build.
+    Deploy {
+        #[command(flatten)]
+        args: DeployArgs,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Run a function and print its response body.
+    Invoke {
+        #[command(flatten)]
+        args: InvokeArgs,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// List a function's recent executions, or show one.
+    Executions {
+        #[command(flatten)]
+        args: ExecutionsArgs,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Print the logs and errors of a function's recent executions.
+    Logs {
+        #[command(flatten)]
+        args: LogsArgs,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Manage a function's environment variables.
+    Variables(Group<VariablesCommand>),
+    /// Manage the project's API keys.
+    Keys(Group<KeysCommand>),
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("WAFER_LOG")
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
-        .init();
-    match Cli::parse().command {
-        Command::Serve(args) => serve(args).await,
+async fn main() -> ExitCode {
+    match run(Cli::parse().command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => report(&error),
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let base_domain = args.base_domain.clone();
-    let server = wafer_gateway::start(args.into_config())
-        .await
-        .context("starting the wafer server")?;
-    let addr = server.local_addr;
-    println!("wafer is serving");
-    println!("  API:        {}", server.api_endpoint);
-    println!("  Functions:  http://{{functionId}}.{base_domain}:{} or http://{addr}/fn/{{functionId}}/", addr.port());
-    if let Some(key) = &server.new_admin_key {
-        println!();
-        println!("  Admin key of project 'default' (shown once, keep it):");
-        println!("  {key}");
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Login(client) => commands::login::run(&client).await,
+        Command::Functions(group) => {
+            commands::functions::run(group.command, &Ctx::connect(&group.client)?).await
+        }
+        Command::Deploy { args, client } => {
+            commands::deploy::run(args, &Ctx::connect(&client)?).await
+        }
+        Command::Invoke { args, client } => {
+            commands::invoke::run(args, &Ctx::connect(&client)?).await
+        }
+        Command::Executions { args, client } => {
+            commands::executions::run(args, &Ctx::connect(&client)?).await
+        }
+        Command::Logs { args, client } => commands::logs::run(args, &Ctx::connect(&client)?).await,
+        Command::Variables(group) => {
+            commands::variables::run(group.command, &Ctx::connect(&group.client)?).await
+        }
+        Command::Keys(group) => {
+            commands::keys::run(group.command, &Ctx::connect(&group.client)?).await
+        }
     }
-    server.wait().await;
-    Ok(())
+}
+
+/// Prints the error and picks the exit code; a closed stdout is not an error.
+fn report(error: &anyhow::Error) -> ExitCode {
+    let broken_pipe = error
+        .chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::BrokenPipe);
+    if broken_pipe {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("error: {error:#}");
+    let code = error
+        .downcast_ref::<CliError>()
+        .map_or(error::exit::FAILURE, CliError::exit_code);
+    ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn client_options_are_accepted_after_the_subcommand() {
+        let cli = Cli::try_parse_from([
+            "wafer",
+            "functions",
+            "list",
+            "--endpoint",
+            "http://h:1/v1",
+            "--json",
+        ])
+        .expect("parses");
+        let Command::Functions(group) = cli.command else {
+            panic!("functions");
+        };
+        assert_eq!(group.client.endpoint.as_deref(), Some("http://h:1/v1"));
+        assert!(group.client.json);
+    }
+
+    #[test]
+    fn positional_names_do_not_shadow_the_client_options() {
+        let cli = Cli::try_parse_from([
+            "wafer",
+            "variables",
+            "create",
+            "env",
+            "GREETING",
+            "hello",
+            "--key",
+            "secret",
+        ])
+        .expect("parses");
+        let Command::Variables(group) = cli.command else {
+            panic!("variables");
+        };
+        assert_eq!(group.client.key.as_deref(), Some("secret"));
+        let VariablesCommand::Create { name, value, .. } = group.command else {
+            panic!("create");
+        };
+        assert_eq!((name.as_str(), value.as_str()), ("GREETING", "hello"));
+    }
 }

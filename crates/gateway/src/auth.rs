@@ -91,7 +91,12 @@ pub struct UserClaims {
     pub exp: u64,
 }
 
-pub fn mint_jwt(secret: &[u8], project: &str, user: &str, seconds: u64) -> Result<String, ApiError> {
+pub fn mint_jwt(
+    secret: &[u8],
+    project: &str,
+    user: &str,
+    seconds: u64,
+) -> Result<String, ApiError> {
     let now = (Timestamp::now().as_millis() / 1000).max(0) as u64;
     let claims = UserClaims {
         sub: user.to_owned(),

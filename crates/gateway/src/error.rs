@@ -71,7 +71,11 @@ impl ApiError {
     }
 
     pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "general_unknown", message)
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "general_unknown",
+            message,
+        )
     }
 }
 

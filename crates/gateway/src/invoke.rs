@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use wafer_runtime::{DeploymentId, InvocationOutcome, InvokeError, Limits, OutboundPolicy, Request};
+use wafer_runtime::{
+    DeploymentId, InvocationOutcome, InvokeError, Limits, OutboundPolicy, Request,
+};
 use wafer_store::{Execution, ExecutionStatus, ExecutionTrigger, Function, Timestamp};
 
 use crate::error::{ApiError, ApiResult};
@@ -56,15 +58,25 @@ pub fn guest_headers(
     let injected = [
         ("x-appwrite-trigger", trigger.trigger.as_str().to_owned()),
         ("x-appwrite-event", String::new()),
-        ("x-appwrite-user-id", trigger.user_id.clone().unwrap_or_default()),
-        ("x-appwrite-user-jwt", trigger.user_jwt.clone().unwrap_or_default()),
+        (
+            "x-appwrite-user-id",
+            trigger.user_id.clone().unwrap_or_default(),
+        ),
+        (
+            "x-appwrite-user-jwt",
+            trigger.user_jwt.clone().unwrap_or_default(),
+        ),
         ("x-appwrite-execution-id", execution_id.to_owned()),
         ("x-appwrite-client-ip", trigger.client_ip.clone()),
         ("x-appwrite-country-code", String::new()),
         ("x-appwrite-continent-code", String::new()),
         ("x-appwrite-continent-eu", "false".to_owned()),
     ];
-    out.extend(injected.into_iter().map(|(name, value)| (name.to_owned(), value)));
+    out.extend(
+        injected
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value)),
+    );
     out
 }
 
@@ -115,7 +127,10 @@ pub fn check_runnable(function: &Function) -> ApiResult<()> {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "function_disabled",
-            format!("Function '{}' is disabled; enable it to run it.", function.id),
+            format!(
+                "Function '{}' is disabled; enable it to run it.",
+                function.id
+            ),
         ));
     }
     if function.deployment_id.is_empty() {
@@ -161,13 +176,22 @@ async fn environment(
     let ours = [
         ("APPWRITE_FUNCTION_ID", function.id.clone()),
         ("APPWRITE_FUNCTION_NAME", function.name.clone()),
-        ("APPWRITE_FUNCTION_DEPLOYMENT", function.deployment_id.clone()),
+        (
+            "APPWRITE_FUNCTION_DEPLOYMENT",
+            function.deployment_id.clone(),
+        ),
         ("APPWRITE_FUNCTION_PROJECT_ID", function.project_id.clone()),
         ("APPWRITE_FUNCTION_RUNTIME_NAME", function.runtime.clone()),
-        ("APPWRITE_FUNCTION_RUNTIME_VERSION", runtime_version(&function.runtime).to_owned()),
+        (
+            "APPWRITE_FUNCTION_RUNTIME_VERSION",
+            runtime_version(&function.runtime).to_owned(),
+        ),
         ("APPWRITE_FUNCTION_API_ENDPOINT", state.api_endpoint.clone()),
         ("APPWRITE_FUNCTION_CPUS", cpus.to_string()),
-        ("APPWRITE_FUNCTION_MEMORY", (limits.memory_bytes >> 20).to_string()),
+        (
+            "APPWRITE_FUNCTION_MEMORY",
+            (limits.memory_bytes >> 20).to_string(),
+        ),
         ("APPWRITE_VERSION", crate::error::API_VERSION.to_owned()),
         ("APPWRITE_REGION", "default".to_owned()),
     ];
@@ -217,7 +241,12 @@ pub async fn run(
         }
     };
     if let Some(outcome) = &outcome {
-        record_outcome(&mut execution, outcome, function.logging, keep_response_body);
+        record_outcome(
+            &mut execution,
+            outcome,
+            function.logging,
+            keep_response_body,
+        );
     }
     execution.request_body = Vec::new();
     execution.updated_at = Timestamp::now();
@@ -237,7 +266,10 @@ async fn invoke_runtime(
         .get_deployment(&function.project_id, &function.id, &execution.deployment_id)
         .await?;
     let artifact = DeploymentId::parse(&deployment.artifact_id).ok_or_else(|| {
-        ApiError::internal(format!("Deployment '{}' has no built artifact.", deployment.id))
+        ApiError::internal(format!(
+            "Deployment '{}' has no built artifact.",
+            deployment.id
+        ))
     })?;
     let env = environment(state, function, limits).await?;
     let outbound = OutboundPolicy::allow(function.outbound_hosts.iter().cloned());
@@ -303,7 +335,12 @@ mod tests {
         assert_eq!(get("content-type"), Some("text/plain"));
         assert_eq!(get("x-appwrite-execution-id"), Some("exec1"));
         assert_eq!(get("x-appwrite-trigger"), Some("http"));
-        assert_eq!(out.iter().filter(|(k, _)| k == "x-appwrite-user-id").count(), 1);
+        assert_eq!(
+            out.iter()
+                .filter(|(k, _)| k == "x-appwrite-user-id")
+                .count(),
+            1
+        );
     }
 
     #[test]
@@ -313,6 +350,9 @@ mod tests {
             ("authorization".to_owned(), "Bearer x".to_owned()),
             ("accept".to_owned(), "*/*".to_owned()),
         ];
-        assert_eq!(recordable_headers(&headers), vec![("accept".to_owned(), "*/*".to_owned())]);
+        assert_eq!(
+            recordable_headers(&headers),
+            vec![("accept".to_owned(), "*/*".to_owned())]
+        );
     }
 }

@@ -8,6 +8,7 @@
 
 mod auth;
 mod bootstrap;
+mod build;
 mod config;
 mod error;
 mod invoke;

@@ -137,7 +137,11 @@ pub fn execution(execution: &Execution, show_logs: bool) -> Value {
 
 /// A variable; a secret's value is never returned.
 pub fn variable(variable: &Variable) -> Value {
-    let value = if variable.secret { "" } else { variable.value.as_str() };
+    let value = if variable.secret {
+        ""
+    } else {
+        variable.value.as_str()
+    };
     json!({
         "$id": variable.id,
         "$createdAt": date(variable.created_at),

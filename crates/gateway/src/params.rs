@@ -45,27 +45,6 @@ pub fn parse_bool(name: &str, value: &str) -> Result<bool, ApiError> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn indexed_queries_search_and_total_are_read() {
-        let raw = "queries%5B0%5D=%7B%22method%22%3A%22limit%22%2C%22values%22%3A%5B5%5D%7D\
-                   &queries[1]=x&search=hel&total=false";
-        let params = parse_list_query(raw).expect("parses");
-        assert_eq!(params.queries.len(), 2);
-        assert_eq!(params.queries[0], r#"{"method":"limit","values":[5]}"#);
-        assert_eq!(params.search.as_deref(), Some("hel"));
-        assert!(!params.total);
-    }
-
-    #[test]
-    fn a_bad_boolean_is_an_argument_error() {
-        assert!(parse_list_query("total=maybe").is_err());
-    }
-}
-
 /// A JSON body whose rejection (bad JSON, wrong types) is an API error, not plain text.
 pub struct JsonBody<T>(pub T);
 
@@ -88,5 +67,26 @@ where
         serde_json::from_slice(bytes)
             .map(JsonBody)
             .map_err(|error| ApiError::invalid_argument(format!("Invalid JSON body: {error}.")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexed_queries_search_and_total_are_read() {
+        let raw = "queries%5B0%5D=%7B%22method%22%3A%22limit%22%2C%22values%22%3A%5B5%5D%7D\
+                   &queries[1]=x&search=hel&total=false";
+        let params = parse_list_query(raw).expect("parses");
+        assert_eq!(params.queries.len(), 2);
+        assert_eq!(params.queries[0], r#"{"method":"limit","values":[5]}"#);
+        assert_eq!(params.search.as_deref(), Some("hel"));
+        assert!(!params.total);
+    }
+
+    #[test]
+    fn a_bad_boolean_is_an_argument_error() {
+        assert!(parse_list_query("total=maybe").is_err());
     }
 }

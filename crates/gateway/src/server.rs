@@ -5,12 +5,20 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use std::time::Duration;
+
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::body::Body;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
+use tower::Service;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 use wafer_runtime::{Runtime, RuntimeConfig};
@@ -66,7 +74,10 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
     let new_admin_key = bootstrap::admin_key(store.as_ref(), config.admin_key.as_deref()).await?;
     let requeued = store.requeue_processing().await?;
     if requeued > 0 {
-        tracing::warn!(requeued, "executions interrupted by the last stop were queued again");
+        tracing::warn!(
+            requeued,
+            "executions interrupted by the last stop were queued again"
+        );
     }
     let writer = store.spawn_execution_writer(WriterConfig::default())?;
     let runtime = Runtime::new(RuntimeConfig {
@@ -96,6 +107,7 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
         uploads_dir,
     });
 
+    crate::build::resume_interrupted_builds(&state).await;
     let (shutdown, mut stopped) = watch::channel(false);
     let workers = worker::spawn(state.clone(), shutdown.subscribe());
     let app = router(state);
@@ -103,10 +115,7 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
         let stop = async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         };
-        if let Err(error) = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(stop).await {
-            tracing::error!(%error, "the HTTP server stopped");
-        }
+        serve_connections(listener, app, stop).await;
     });
     tracing::info!(%local_addr, %api_endpoint, "wafer gateway listening");
     Ok(RunningServer {
@@ -117,6 +126,58 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
         serving,
         workers,
     })
+}
+
+/// Bounds on what a client may send before its request is refused by hyper itself.
+const MAX_HEADER_BYTES: usize = 64 << 10;
+const MAX_HEADERS: usize = 100;
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Accepts connections until `stop`, serving each with hyper under header limits, then lets
+/// open connections finish their requests.
+async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .max_buf_size(MAX_HEADER_BYTES)
+        .max_headers(MAX_HEADERS)
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(stop);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(remote));
+            app.clone().call(request.map(Body::new))
+        });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+        });
+    }
+    graceful.shutdown().await;
 }
 
 fn router(state: AppState) -> Router {
@@ -134,7 +195,10 @@ fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::router())
         .fallback(route_not_found)
-        .layer(middleware::from_fn_with_state(state.clone(), function_domains))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            function_domains,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(cors)
         .layer(TraceLayer::new_for_http())
@@ -148,9 +212,7 @@ async fn route_not_found() -> ApiError {
 /// Requests to `{functionId}.{base_domain}` go to the function, whatever their path.
 async fn function_domains(State(state): State<AppState>, request: Request, next: Next) -> Response {
     match crate::routes::http::function_for_host(&state, &request) {
-        Some(function_id) => {
-            crate::routes::http::invoke_by_host(state, function_id, request).await
-        }
+        Some(function_id) => crate::routes::http::invoke_by_host(state, function_id, request).await,
         None => next.run(request).await,
     }
 }

@@ -77,7 +77,11 @@ impl Concurrency {
             .clone()
     }
 
-    pub fn try_admit(&self, project_id: &str, function_id: &str) -> Result<ExecutionPermit, ApiError> {
+    pub fn try_admit(
+        &self,
+        project_id: &str,
+        function_id: &str,
+    ) -> Result<ExecutionPermit, ApiError> {
         let function = self
             .function_semaphore(&format!("{project_id}/{function_id}"))
             .try_acquire_owned()
@@ -105,7 +109,11 @@ impl Concurrency {
     }
 
     /// Waits for a slot instead of refusing: for background work (async queue, schedules).
-    pub async fn admit_waiting(&self, project_id: &str, function_id: &str) -> Option<ExecutionPermit> {
+    pub async fn admit_waiting(
+        &self,
+        project_id: &str,
+        function_id: &str,
+    ) -> Option<ExecutionPermit> {
         let function = self
             .function_semaphore(&format!("{project_id}/{function_id}"))
             .acquire_owned()

@@ -26,7 +26,11 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
 
 async fn queue_worker(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
-        let claimed = match state.store.claim_due_executions(Timestamp::now(), CLAIM_BATCH).await {
+        let claimed = match state
+            .store
+            .claim_due_executions(Timestamp::now(), CLAIM_BATCH)
+            .await
+        {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::error!(%error, "claiming queued executions failed");
@@ -52,7 +56,11 @@ async fn queue_worker(state: AppState, mut stop: watch::Receiver<bool>) {
 async fn run_queued(state: AppState, mut execution: Execution) {
     let span = tracing::info_span!("queued_execution", execution = %execution.id, function = %execution.function_id);
     let _guard = span.enter();
-    let function = match state.store.get_function(&execution.project_id, &execution.function_id).await {
+    let function = match state
+        .store
+        .get_function(&execution.project_id, &execution.function_id)
+        .await
+    {
         Ok(function) => function,
         Err(error) => {
             tracing::warn!(%error, "the function of a queued execution is gone");
@@ -70,7 +78,11 @@ async fn run_queued(state: AppState, mut execution: Execution) {
         }
         return;
     }
-    let Some(_permit) = state.concurrency.admit_waiting(&function.project_id, &function.id).await else {
+    let Some(_permit) = state
+        .concurrency
+        .admit_waiting(&function.project_id, &function.id)
+        .await
+    else {
         return;
     };
     execution.deployment_id = function.deployment_id.clone();
@@ -110,7 +122,10 @@ async fn enqueue_due_schedules(state: &AppState) -> Result<(), crate::error::Api
     let now = Timestamp::now();
     for (project_id, function) in state.store.list_due_schedules(now).await? {
         let next = schedule::next_run(&function.schedule, now).unwrap_or(None);
-        state.store.set_next_schedule(&project_id, &function.id, next).await?;
+        state
+            .store
+            .set_next_schedule(&project_id, &function.id, next)
+            .await?;
         if function.deployment_id.is_empty() {
             continue;
         }

@@ -1,9 +1,283 @@
-//! Placeholder until implemented.
+//! `/v1/functions/{functionId}/deployments`: upload a deployment (in one request, or in 5 MiB
+//! chunks that may arrive concurrently and out of order), list, read, delete and download
+//! deployments. The build itself runs in [`crate::build`].
 
-use axum::Router;
+mod upload;
 
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::Value;
+use wafer_runtime::DeploymentId;
+use wafer_store::{Deployment, DeploymentStatus};
+
+use crate::auth::Caller;
+use crate::build;
+use crate::error::{ApiError, ApiResult};
+use crate::models;
+use crate::params::ListQuery;
+use crate::routes::functions::find;
+use crate::routes::no_content;
 use crate::state::AppState;
+use upload::{ChunkRange, Upload};
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route(
+            "/v1/functions/{function_id}/deployments",
+            get(list).post(create),
+        )
+        .route(
+            "/v1/functions/{function_id}/deployments/{deployment_id}",
+            get(read).delete(remove),
+        )
+        .route(
+            "/v1/functions/{function_id}/deployments/{deployment_id}/download",
+            get(download),
+        )
+}
+
+/// One request of an upload: the whole file, or one chunk of it.
+async fn create(
+    State(state): State<AppState>,
+    caller: Result<Caller, ApiError>,
+    Path(function_id): Path<String>,
+    headers: HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Response {
+    let mut multipart = match multipart {
+        Ok(multipart) => multipart,
+        Err(rejection) => {
+            let error = ApiError::invalid_argument(format!(
+                "Expected a multipart/form-data body with the `code` file: {}.",
+                rejection.body_text()
+            ));
+            return closing(error.into_response());
+        }
+    };
+    match accept(&state, caller, &function_id, &headers, &mut multipart).await {
+        Ok(deployment) => {
+            (StatusCode::ACCEPTED, Json(models::deployment(&deployment))).into_response()
+        }
+        // A refused upload may still be arriving: read it out, so that the client (which
+        // writes the whole body before reading) gets this answer instead of a reset
+        // connection, and the connection stays usable.
+        Err(error) if drain(&mut multipart).await => error.into_response(),
+        Err(error) => closing(error.into_response()),
+    }
+}
+
+async fn accept(
+    state: &AppState,
+    caller: Result<Caller, ApiError>,
+    function_id: &str,
+    headers: &HeaderMap,
+    multipart: &mut Multipart,
+) -> ApiResult<Deployment> {
+    let caller = caller?;
+    caller.require("functions.write")?;
+    let function = find(state.store.as_ref(), &caller.project_id, function_id).await?;
+    let range = header_text(headers, "content-range")
+        .map(ChunkRange::parse)
+        .transpose()?;
+    let (form, code) = upload::read_form(multipart).await?;
+    let upload = Upload {
+        state,
+        function: &function,
+        form,
+    };
+    match range {
+        None => upload.whole(code).await,
+        Some(range) => {
+            let upload_id = header_text(headers, "x-appwrite-id");
+            upload.chunk(range, upload_id, code).await
+        }
+    }
+}
+
+/// Reads and drops the rest of the body; false when it cannot be read to its end.
+async fn drain(multipart: &mut Multipart) -> bool {
+    loop {
+        match multipart.next_field().await {
+            Ok(Some(mut field)) => loop {
+                match field.chunk().await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(_) => return false,
+                }
+            },
+            Ok(None) => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Tells the client not to reuse a connection whose request body was left unread.
+fn closing(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+}
+
+async fn remove_upload_dir(state: &AppState, deployment_id: &str) {
+    let dir = build::upload_dir(state, deployment_id);
+    if let Err(error) = tokio::fs::remove_dir_all(&dir).await
+        && error.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(dir = %dir.display(), %error, "could not remove an upload directory");
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(function_id): Path<String>,
+    ListQuery(params): ListQuery,
+) -> ApiResult<Json<Value>> {
+    caller.require("functions.read")?;
+    find(state.store.as_ref(), &caller.project_id, &function_id).await?;
+    let page = state
+        .store
+        .list_deployments(&caller.project_id, &function_id, &params)
+        .await?;
+    Ok(Json(models::list("deployments", &page, models::deployment)))
+}
+
+/// The deployment, after checking its function exists (so that a wrong function id is
+/// reported as such).
+async fn find_deployment(
+    state: &AppState,
+    caller: &Caller,
+    function_id: &str,
+    deployment_id: &str,
+) -> ApiResult<Deployment> {
+    find(state.store.as_ref(), &caller.project_id, function_id).await?;
+    Ok(state
+        .store
+        .get_deployment(&caller.project_id, function_id, deployment_id)
+        .await?)
+}
+
+async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((function_id, deployment_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    caller.require("functions.read")?;
+    let deployment = find_deployment(&state, &caller, &function_id, &deployment_id).await?;
+    Ok(Json(models::deployment(&deployment)))
+}
+
+/// Deletes the record and the upload. The `.wasm` and compiled artifact stay: they are shared
+/// by content hash with any other deployment of the same bytes.
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((function_id, deployment_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    caller.require("functions.write")?;
+    find(state.store.as_ref(), &caller.project_id, &function_id).await?;
+    state
+        .store
+        .delete_deployment(&caller.project_id, &function_id, &deployment_id)
+        .await?;
+    remove_upload_dir(&state, &deployment_id).await;
+    Ok(no_content())
+}
+
+/// `?type=source` (the file as uploaded, the default) or `?type=output` (the component).
+async fn download(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((function_id, deployment_id)): Path<(String, String)>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    caller.require("functions.read")?;
+    let kind = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+        .find(|(key, _)| key == "type")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_else(|| "source".to_owned());
+    let deployment = find_deployment(&state, &caller, &function_id, &deployment_id).await?;
+    match kind.as_str() {
+        "source" => download_source(&state, &deployment).await,
+        "output" => download_output(&state, &deployment).await,
+        other => Err(ApiError::invalid_argument(format!(
+            "Invalid `type` param: '{other}' is neither `source` nor `output`."
+        ))),
+    }
+}
+
+async fn download_source(state: &AppState, deployment: &Deployment) -> ApiResult<Response> {
+    let path = build::source_path(state, &deployment.id);
+    let bytes = match tokio::fs::read(&path).await {
+        Ok(bytes) => bytes,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ApiError::invalid_argument(format!(
+                "Deployment '{}' has no complete upload yet ({} of {} chunks arrived).",
+                deployment.id, deployment.chunks_uploaded, deployment.chunks_total
+            )));
+        }
+        Err(error) => {
+            return Err(ApiError::internal(format!(
+                "Cannot read the upload: {error}"
+            )));
+        }
+    };
+    let extension = if bytes.starts_with(b"\0asm") {
+        "wasm"
+    } else {
+        "tar.gz"
+    };
+    Ok(attachment(bytes, &format!("{}.{extension}", deployment.id)))
+}
+
+async fn download_output(state: &AppState, deployment: &Deployment) -> ApiResult<Response> {
+    // Parsing the id guarantees it names a file inside the artifact directory.
+    let artifact = DeploymentId::parse(&deployment.artifact_id)
+        .filter(|_| deployment.status == DeploymentStatus::Ready)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "build_not_ready",
+                format!(
+                    "Deployment '{}' is {}; its output exists once the build is ready.",
+                    deployment.id, deployment.status
+                ),
+            )
+        })?;
+    let path = state
+        .config
+        .data_dir
+        .join("artifacts")
+        .join(format!("{}.wasm", artifact.as_str()));
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|error| ApiError::internal(format!("Cannot read the built component: {error}")))?;
+    Ok(attachment(bytes, &format!("{}.wasm", deployment.id)))
+}
+
+fn attachment(bytes: Vec<u8>, file_name: &str) -> Response {
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    // Ids are `[a-zA-Z0-9._-]`, so the name needs no quoting rules beyond the quotes.
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
 }

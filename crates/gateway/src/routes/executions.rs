@@ -14,11 +14,11 @@ use wafer_store::{Execution, ExecutionStatus, ExecutionTrigger, Function, Timest
 use crate::auth::{Caller, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::invoke::{self, Invocation, TriggerInfo};
+use crate::models;
 use crate::params::{JsonBody, ListQuery};
 use crate::routes::functions::find;
 use crate::routes::no_content;
 use crate::state::AppState;
-use crate::models;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -65,12 +65,18 @@ pub fn check_execute_permission(caller: &Caller, function: &Function) -> ApiResu
         format!(
             "The current user is not authorized to execute function '{}' (its execute roles: {}).",
             function.id,
-            if function.execute.is_empty() { "none".to_owned() } else { function.execute.join(", ") }
+            if function.execute.is_empty() {
+                "none".to_owned()
+            } else {
+                function.execute.join(", ")
+            }
         ),
     ))
 }
 
-fn request_headers(headers: Option<serde_json::Map<String, Value>>) -> ApiResult<Vec<(String, String)>> {
+fn request_headers(
+    headers: Option<serde_json::Map<String, Value>>,
+) -> ApiResult<Vec<(String, String)>> {
     let headers = headers.unwrap_or_default();
     if headers.len() > MAX_HEADERS {
         return Err(ApiError::invalid_argument(format!(
@@ -95,17 +101,32 @@ fn request_headers(headers: Option<serde_json::Map<String, Value>>) -> ApiResult
         .collect()
 }
 
-fn invocation(body: &mut CreateBody, caller: &Caller, parts: &Parts, state: &AppState) -> ApiResult<Invocation> {
-    let method = body.method.take().unwrap_or_else(|| "POST".to_owned()).to_ascii_uppercase();
+fn invocation(
+    body: &mut CreateBody,
+    caller: &Caller,
+    parts: &Parts,
+    state: &AppState,
+) -> ApiResult<Invocation> {
+    let method = body
+        .method
+        .take()
+        .unwrap_or_else(|| "POST".to_owned())
+        .to_ascii_uppercase();
     if !METHODS.contains(&method.as_str()) {
         return Err(ApiError::invalid_argument(format!(
             "Invalid `method` param: '{method}' (accepted: {}).",
             METHODS.join(", ")
         )));
     }
-    let path = body.path.take().filter(|p| !p.is_empty()).unwrap_or_else(|| "/".to_owned());
+    let path = body
+        .path
+        .take()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "/".to_owned());
     if !path.starts_with('/') {
-        return Err(ApiError::invalid_argument("Invalid `path` param: it must start with `/`."));
+        return Err(ApiError::invalid_argument(
+            "Invalid `path` param: it must start with `/`.",
+        ));
     }
     let request_body = body.body.take().unwrap_or_default();
     if request_body.len() > MAX_BODY_BYTES {
@@ -170,7 +191,10 @@ async fn create(
         return Ok((StatusCode::ACCEPTED, Json(rendered)));
     }
     let execution = run_sync(&state, &function, invocation).await?;
-    Ok((StatusCode::CREATED, Json(models::execution(&execution, show_logs))))
+    Ok((
+        StatusCode::CREATED,
+        Json(models::execution(&execution, show_logs)),
+    ))
 }
 
 fn parse_scheduled_at(raw: Option<&str>) -> ApiResult<Option<Timestamp>> {
@@ -178,7 +202,9 @@ fn parse_scheduled_at(raw: Option<&str>) -> ApiResult<Option<Timestamp>> {
         return Ok(None);
     };
     let at = Timestamp::parse_rfc3339(raw).ok_or_else(|| {
-        ApiError::invalid_argument(format!("Invalid `scheduledAt` param: '{raw}' is not an ISO 8601 date."))
+        ApiError::invalid_argument(format!(
+            "Invalid `scheduledAt` param: '{raw}' is not an ISO 8601 date."
+        ))
     })?;
     if at.as_millis() < Timestamp::now().as_millis() + MIN_SCHEDULE_AHEAD_MS {
         return Err(ApiError::invalid_argument(
@@ -195,7 +221,11 @@ pub async fn enqueue(
     invocation: &Invocation,
     scheduled_at: Option<Timestamp>,
 ) -> ApiResult<Execution> {
-    let status = if scheduled_at.is_some() { ExecutionStatus::Scheduled } else { ExecutionStatus::Waiting };
+    let status = if scheduled_at.is_some() {
+        ExecutionStatus::Scheduled
+    } else {
+        ExecutionStatus::Waiting
+    };
     let mut execution = invoke::new_execution(function, unique_id(), invocation, status);
     execution.scheduled_at = scheduled_at;
     state.writer.write(execution.clone()).await?;
@@ -205,14 +235,25 @@ pub async fn enqueue(
 
 /// Runs now and waits, at most the function's timeout capped by the sync limit; past that the
 /// execution goes on in the background and the caller gets 408.
-async fn run_sync(state: &AppState, function: &Function, invocation: Invocation) -> ApiResult<Execution> {
-    let permit = state.concurrency.try_admit(&function.project_id, &function.id)?;
-    let mut execution = invoke::new_execution(function, unique_id(), &invocation, ExecutionStatus::Processing);
+async fn run_sync(
+    state: &AppState,
+    function: &Function,
+    invocation: Invocation,
+) -> ApiResult<Execution> {
+    let permit = state
+        .concurrency
+        .try_admit(&function.project_id, &function.id)?;
+    let mut execution = invoke::new_execution(
+        function,
+        unique_id(),
+        &invocation,
+        ExecutionStatus::Processing,
+    );
     execution.request_body = Vec::new();
-    let wait = state
-        .config
-        .sync_timeout_cap
-        .min(std::time::Duration::from_secs(u64::from(function.timeout)) + std::time::Duration::from_secs(1));
+    let wait = state.config.sync_timeout_cap.min(
+        std::time::Duration::from_secs(u64::from(function.timeout))
+            + std::time::Duration::from_secs(1),
+    );
     let task_state = state.clone();
     let task_function = function.clone();
     let running = tokio::spawn(async move {
@@ -221,7 +262,9 @@ async fn run_sync(state: &AppState, function: &Function, invocation: Invocation)
     });
     match tokio::time::timeout(wait, running).await {
         Ok(Ok(result)) => result.map(|(execution, _)| execution),
-        Ok(Err(join)) => Err(ApiError::internal(format!("The execution task failed: {join}"))),
+        Ok(Err(join)) => Err(ApiError::internal(format!(
+            "The execution task failed: {join}"
+        ))),
         Err(_) => Err(ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
             "function_synchronous_timeout",
@@ -244,7 +287,10 @@ async fn list(
         Principal::Key { .. } => {
             caller.require("executions.read")?;
             find(state.store.as_ref(), &caller.project_id, &function_id).await?;
-            state.store.list_executions(&caller.project_id, &function_id, &params).await?
+            state
+                .store
+                .list_executions(&caller.project_id, &function_id, &params)
+                .await?
         }
         Principal::User { id } => {
             find(state.store.as_ref(), &caller.project_id, &function_id).await?;
@@ -256,12 +302,22 @@ async fn list(
         Principal::Guest => return Err(ApiError::unauthorized_scope("executions.read")),
     };
     let show_logs = caller.is_key();
-    Ok(Json(models::list("executions", &page, |e| models::execution(e, show_logs))))
+    Ok(Json(models::list("executions", &page, |e| {
+        models::execution(e, show_logs)
+    })))
 }
 
-async fn load(state: &AppState, caller: &Caller, function_id: &str, execution_id: &str) -> ApiResult<Execution> {
+async fn load(
+    state: &AppState,
+    caller: &Caller,
+    function_id: &str,
+    execution_id: &str,
+) -> ApiResult<Execution> {
     find(state.store.as_ref(), &caller.project_id, function_id).await?;
-    let execution = state.store.get_execution(&caller.project_id, function_id, execution_id).await?;
+    let execution = state
+        .store
+        .get_execution(&caller.project_id, function_id, execution_id)
+        .await?;
     let visible = match &caller.principal {
         Principal::Key { .. } => true,
         Principal::User { id } => execution.user_id.as_deref() == Some(id),
@@ -304,9 +360,15 @@ async fn remove(
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "execution_in_progress",
-            format!("Execution '{execution_id}' is still {}; it can be deleted once it ends.", execution.status),
+            format!(
+                "Execution '{execution_id}' is still {}; it can be deleted once it ends.",
+                execution.status
+            ),
         ));
     }
-    state.store.delete_execution(&caller.project_id, &function_id, &execution_id).await?;
+    state
+        .store
+        .delete_execution(&caller.project_id, &function_id, &execution_id)
+        .await?;
     Ok(no_content())
 }

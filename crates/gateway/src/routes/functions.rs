@@ -8,7 +8,9 @@ use axum::routing::{get, patch};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
-use wafer_store::{DeploymentStatus, Function, MetadataStore, Timestamp, unique_id, validate_custom_id};
+use wafer_store::{
+    DeploymentStatus, Function, MetadataStore, Timestamp, unique_id, validate_custom_id,
+};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -79,7 +81,11 @@ async fn create(
 ) -> ApiResult<impl IntoResponse> {
     caller.require("functions.write")?;
     let id = match body.function_id.as_deref() {
-        None | Some("") => return Err(ApiError::invalid_argument("Param `functionId` is required.")),
+        None | Some("") => {
+            return Err(ApiError::invalid_argument(
+                "Param `functionId` is required.",
+            ));
+        }
         Some("unique()") => unique_id(),
         Some(custom) => {
             validate_custom_id(custom).map_err(|reason| {
@@ -97,7 +103,10 @@ async fn create(
         ..Function::default()
     };
     apply(&mut function, body, true)?;
-    let created = state.store.create_function(&caller.project_id, function).await?;
+    let created = state
+        .store
+        .create_function(&caller.project_id, function)
+        .await?;
     Ok((StatusCode::CREATED, Json(render(&state, &created).await?)))
 }
 
@@ -140,7 +149,15 @@ fn apply(function: &mut Function, body: FunctionBody, creating: bool) -> ApiResu
         specification(&slug)?;
         function.specification = slug;
     }
-    apply_optional(function, body.events, body.enabled, body.logging, body.entrypoint, body.commands, body.scopes);
+    apply_optional(
+        function,
+        body.events,
+        body.enabled,
+        body.logging,
+        body.entrypoint,
+        body.commands,
+        body.scopes,
+    );
     function.fuel = body.fuel.or(function.fuel);
     function.memory_mb = body.memory.or(function.memory_mb);
     if let Some(hosts) = body.outbound_hosts {
@@ -171,7 +188,10 @@ fn check_role(role: &str) -> ApiResult<()> {
     let valid = matches!(role, "any" | "guests" | "users")
         || ["user:", "team:", "label:", "member:"]
             .iter()
-            .any(|prefix| role.strip_prefix(prefix).is_some_and(|rest| !rest.is_empty()));
+            .any(|prefix| {
+                role.strip_prefix(prefix)
+                    .is_some_and(|rest| !rest.is_empty())
+            });
     if valid {
         Ok(())
     } else {
@@ -196,12 +216,17 @@ async fn list(
     ListQuery(params): ListQuery,
 ) -> ApiResult<Json<Value>> {
     caller.require("functions.read")?;
-    let page = state.store.list_functions(&caller.project_id, &params).await?;
+    let page = state
+        .store
+        .list_functions(&caller.project_id, &params)
+        .await?;
     let mut rendered = Vec::with_capacity(page.items.len());
     for function in &page.items {
         rendered.push(render(&state, function).await?);
     }
-    Ok(Json(serde_json::json!({"total": page.total, "functions": rendered})))
+    Ok(Json(
+        serde_json::json!({"total": page.total, "functions": rendered}),
+    ))
 }
 
 pub async fn find(store: &dyn MetadataStore, project_id: &str, id: &str) -> ApiResult<Function> {
@@ -230,7 +255,10 @@ async fn update(
     caller.require("functions.write")?;
     let mut function = find(state.store.as_ref(), &caller.project_id, &function_id).await?;
     apply(&mut function, body, false)?;
-    let updated = state.store.update_function(&caller.project_id, function).await?;
+    let updated = state
+        .store
+        .update_function(&caller.project_id, function)
+        .await?;
     Ok(Json(render(&state, &updated).await?))
 }
 
@@ -241,7 +269,10 @@ async fn remove(
 ) -> ApiResult<impl IntoResponse> {
     caller.require("functions.write")?;
     find(state.store.as_ref(), &caller.project_id, &function_id).await?;
-    state.store.delete_function(&caller.project_id, &function_id).await?;
+    state
+        .store
+        .delete_function(&caller.project_id, &function_id)
+        .await?;
     Ok(no_content())
 }
 

@@ -45,7 +45,9 @@ pub async fn invoke_by_host(state: AppState, function_id: String, request: Reque
         .path_and_query()
         .map(|pq| pq.as_str().to_owned())
         .unwrap_or_else(|| "/".to_owned());
-    serve(state, function_id, path, request).await.unwrap_or_else(IntoResponse::into_response)
+    serve(state, function_id, path, request)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn by_path(State(state): State<AppState>, request: Request) -> Response {
@@ -59,12 +61,18 @@ async fn by_path(State(state): State<AppState>, request: Request) -> Response {
         Some(query) => format!("{path}?{query}"),
         None => path,
     };
-    serve(state, function_id, path, request).await.unwrap_or_else(IntoResponse::into_response)
+    serve(state, function_id, path, request)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
 }
 
 /// Only functions open to everyone (`any` or `guests`) answer plain HTTP.
 fn check_public(function: &Function) -> ApiResult<()> {
-    if function.execute.iter().any(|role| role == "any" || role == "guests") {
+    if function
+        .execute
+        .iter()
+        .any(|role| role == "any" || role == "guests")
+    {
         return Ok(());
     }
     Err(ApiError::new(
@@ -77,7 +85,12 @@ fn check_public(function: &Function) -> ApiResult<()> {
     ))
 }
 
-async fn serve(state: AppState, function_id: String, path: String, request: Request) -> ApiResult<Response> {
+async fn serve(
+    state: AppState,
+    function_id: String,
+    path: String,
+    request: Request,
+) -> ApiResult<Response> {
     // Function routes serve the default project unless the caller names another.
     let project_id = request
         .headers()
@@ -85,6 +98,8 @@ async fn serve(state: AppState, function_id: String, path: String, request: Requ
         .and_then(|value| value.to_str().ok())
         .unwrap_or(DEFAULT_PROJECT)
         .to_owned();
+    // The body is read before any refusal, so the connection stays usable for the next request.
+    let invocation = read_invocation(&state, request, path).await?;
     let function = state
         .store
         .get_function(&project_id, &function_id)
@@ -92,15 +107,25 @@ async fn serve(state: AppState, function_id: String, path: String, request: Requ
         .map_err(|_| ApiError::function_not_found(&function_id))?;
     check_public(&function)?;
     invoke::check_runnable(&function)?;
-    let invocation = read_invocation(&state, request, path).await?;
-    let permit = state.concurrency.try_admit(&function.project_id, &function.id)?;
-    let execution = invoke::new_execution(&function, unique_id(), &invocation, ExecutionStatus::Processing);
+    let permit = state
+        .concurrency
+        .try_admit(&function.project_id, &function.id)?;
+    let execution = invoke::new_execution(
+        &function,
+        unique_id(),
+        &invocation,
+        ExecutionStatus::Processing,
+    );
     let (execution, outcome) = invoke::run(&state, &function, execution, &invocation, true).await?;
     drop(permit);
     Ok(raw_response(&execution.id, outcome))
 }
 
-async fn read_invocation(state: &AppState, request: Request, path: String) -> ApiResult<Invocation> {
+async fn read_invocation(
+    state: &AppState,
+    request: Request,
+    path: String,
+) -> ApiResult<Invocation> {
     let client_ip = request
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()
@@ -114,7 +139,9 @@ async fn read_invocation(state: &AppState, request: Request, path: String) -> Ap
         .unwrap_or(&state.config.base_domain)
         .to_owned();
     let (host, port) = match host_header.rsplit_once(':') {
-        Some((host, port)) if port.parse::<u16>().is_ok() => (host.to_owned(), port.parse().unwrap_or(80)),
+        Some((host, port)) if port.parse::<u16>().is_ok() => {
+            (host.to_owned(), port.parse().unwrap_or(80))
+        }
         _ => (host_header, 80),
     };
     let scheme = parts
@@ -126,11 +153,15 @@ async fn read_invocation(state: &AppState, request: Request, path: String) -> Ap
     let headers = parts
         .headers
         .iter()
-        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
         .collect();
     let body = axum::body::to_bytes(body, state.config.max_request_body_bytes)
         .await
-        .map_err(|error| ApiError::invalid_argument(format!("The request body could not be read: {error}")))?;
+        .map_err(|error| {
+            ApiError::invalid_argument(format!("The request body could not be read: {error}"))
+        })?;
     Ok(Invocation {
         method: parts.method.as_str().to_owned(),
         path,
@@ -151,12 +182,16 @@ fn raw_response(execution_id: &str, outcome: Option<wafer_runtime::InvocationOut
     let Some(outcome) = outcome else {
         return ApiError::internal("The function could not be run.").into_response();
     };
-    let status = StatusCode::from_u16(outcome.response.status_code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = StatusCode::from_u16(outcome.response.status_code)
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = Response::new(Body::from(outcome.response.body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     for (name, value) in &outcome.response.headers {
-        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name.as_str()), HeaderValue::try_from(value.as_str())) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::try_from(value.as_str()),
+        ) {
             headers.append(name, value);
         }
     }

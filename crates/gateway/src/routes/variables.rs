@@ -1,9 +1,233 @@
-//! Placeholder until implemented.
+//! `/v1/functions/{functionId}/variables`: a function's environment variables. A secret
+//! variable's value reaches the function's environment but never an API response, and once a
+//! variable is secret it stays secret (unsetting it would reveal the value).
 
-use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::Value;
+use wafer_store::{Timestamp, Variable, unique_id, validate_custom_id};
 
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::models;
+use crate::params::{JsonBody, ListQuery};
+use crate::routes::functions::find;
+use crate::routes::no_content;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route(
+            "/v1/functions/{function_id}/variables",
+            get(list).post(create),
+        )
+        .route(
+            "/v1/functions/{function_id}/variables/{variable_id}",
+            get(read).put(update).delete(remove),
+        )
+}
+
+/// Appwrite's limits: a key fits its key column, a value its 8 KiB text column.
+const MAX_KEY_CHARS: usize = 255;
+const MAX_VALUE_CHARS: usize = 8192;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VariableBody {
+    variable_id: Option<String>,
+    key: Option<String>,
+    value: Option<String>,
+    secret: Option<bool>,
+}
+
+/// The id a new variable gets: generated unless the client chose a valid one.
+fn variable_id(requested: Option<&str>) -> ApiResult<String> {
+    match requested {
+        None | Some("") | Some("unique()") => Ok(unique_id()),
+        Some(custom) => {
+            validate_custom_id(custom).map_err(|reason| {
+                ApiError::invalid_argument(format!("Invalid `variableId` param: {reason}"))
+            })?;
+            Ok(custom.to_owned())
+        }
+    }
+}
+
+fn checked_key(key: Option<String>) -> ApiResult<String> {
+    let key = key.unwrap_or_default();
+    if key.is_empty() || key.chars().count() > MAX_KEY_CHARS {
+        return Err(ApiError::invalid_argument(format!(
+            "Param `key` is required: 1 to {MAX_KEY_CHARS} characters."
+        )));
+    }
+    Ok(key)
+}
+
+fn checked_value(value: String) -> ApiResult<String> {
+    if value.chars().count() > MAX_VALUE_CHARS {
+        return Err(ApiError::invalid_argument(format!(
+            "Invalid `value` param: at most {MAX_VALUE_CHARS} characters."
+        )));
+    }
+    Ok(value)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(function_id): Path<String>,
+    JsonBody(body): JsonBody<VariableBody>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require("functions.write")?;
+    let id = variable_id(body.variable_id.as_deref())?;
+    let key = checked_key(body.key)?;
+    // An empty value is allowed (Appwrite's too), a missing one is not.
+    let value = body
+        .value
+        .ok_or_else(|| ApiError::invalid_argument("Param `value` is required."))
+        .and_then(checked_value)?;
+    find(state.store.as_ref(), &caller.project_id, &function_id).await?;
+    let variable = Variable {
+        id,
+        project_id: caller.project_id.clone(),
+        function_id,
+        key,
+        value,
+        // Secret by default: a value is only shown when the caller asked for it explicitly.
+        secret: body.secret.unwrap_or(true),
+        created_at: Timestamp::default(),
+        updated_at: Timestamp::default(),
+    };
+    let created = state
+        .store
+        .create_variable(&caller.project_id, variable)
+        .await?;
+    Ok((StatusCode::CREATED, Json(models::variable(&created))))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(function_id): Path<String>,
+    ListQuery(params): ListQuery,
+) -> ApiResult<Json<Value>> {
+    caller.require("functions.read")?;
+    // The store lists an unknown function's variables as empty; the API says 404.
+    find(state.store.as_ref(), &caller.project_id, &function_id).await?;
+    let page = state
+        .store
+        .list_variables(&caller.project_id, &function_id, &params)
+        .await?;
+    Ok(Json(models::list("variables", &page, models::variable)))
+}
+
+/// The variable, after checking its function exists so each gets its own 404.
+async fn load(
+    state: &AppState,
+    caller: &Caller,
+    function_id: &str,
+    variable_id: &str,
+) -> ApiResult<Variable> {
+    find(state.store.as_ref(), &caller.project_id, function_id).await?;
+    Ok(state
+        .store
+        .get_variable(&caller.project_id, function_id, variable_id)
+        .await?)
+}
+
+async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((function_id, variable_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    caller.require("functions.read")?;
+    let variable = load(&state, &caller, &function_id, &variable_id).await?;
+    Ok(Json(models::variable(&variable)))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((function_id, variable_id)): Path<(String, String)>,
+    JsonBody(body): JsonBody<VariableBody>,
+) -> ApiResult<Json<Value>> {
+    caller.require("functions.write")?;
+    let key = checked_key(body.key)?;
+    let value = body.value.map(checked_value).transpose()?;
+    let mut variable = load(&state, &caller, &function_id, &variable_id).await?;
+    variable.secret = next_secret(variable.secret, body.secret)?;
+    variable.key = key;
+    if let Some(value) = value {
+        variable.value = value;
+    }
+    let updated = state
+        .store
+        .update_variable(&caller.project_id, variable)
+        .await?;
+    Ok(Json(models::variable(&updated)))
+}
+
+/// A secret cannot become plain again: that would hand its value to anyone who can read.
+fn next_secret(current: bool, requested: Option<bool>) -> ApiResult<bool> {
+    match requested {
+        Some(false) if current => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "variable_cannot_unset_secret",
+            "This variable is secret; a secret variable cannot be made non-secret.",
+        )),
+        Some(secret) => Ok(secret),
+        None => Ok(current),
+    }
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((function_id, variable_id)): Path<(String, String)>,
+) -> ApiResult<impl IntoResponse> {
+    caller.require("functions.write")?;
+    find(state.store.as_ref(), &caller.project_id, &function_id).await?;
+    state
+        .store
+        .delete_variable(&caller.project_id, &function_id, &variable_id)
+        .await?;
+    Ok(no_content())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_stays_secret_and_a_plain_variable_may_become_secret() {
+        assert_eq!(
+            next_secret(true, Some(false)).map_err(|e| e.kind),
+            Err("variable_cannot_unset_secret")
+        );
+        assert_eq!(next_secret(true, None).ok(), Some(true));
+        assert_eq!(next_secret(false, Some(true)).ok(), Some(true));
+        assert_eq!(next_secret(false, None).ok(), Some(false));
+    }
+
+    #[test]
+    fn keys_must_be_present_and_at_most_255_characters() {
+        assert!(checked_key(None).is_err());
+        assert!(checked_key(Some(String::new())).is_err());
+        assert!(checked_key(Some("k".repeat(MAX_KEY_CHARS))).is_ok());
+        assert!(checked_key(Some("k".repeat(MAX_KEY_CHARS + 1))).is_err());
+    }
+
+    #[test]
+    fn variable_ids_are_generated_or_validated() {
+        assert_eq!(
+            variable_id(Some("unique()")).map(|id| id.len()).ok(),
+            Some(20)
+        );
+        assert_eq!(variable_id(Some("my-var")).ok().as_deref(), Some("my-var"));
+        assert!(variable_id(Some("-bad")).is_err());
+    }
 }

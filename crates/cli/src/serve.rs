@@ -1,0 +1,107 @@
+//! `wafer serve`: runs the platform with embedded defaults (SQLite and deployments under a local
+//! data directory). It parses settings and hands them to the gateway.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use wafer_gateway::GatewayConfig;
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "WAFER_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Directory for the database, uploads and compiled artifacts.
+    #[arg(long, env = "WAFER_DATA_DIR", default_value = ".wafer")]
+    data_dir: PathBuf,
+    /// Functions answer on `{functionId}.{base-domain}`.
+    #[arg(long, env = "WAFER_BASE_DOMAIN", default_value = "functions.localhost")]
+    base_domain: String,
+    /// Public URL of this server, as clients reach it (defaults to http://{listen}).
+    #[arg(long, env = "WAFER_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Admin key of the default project (generated and printed on first start when unset).
+    #[arg(long, env = "WAFER_ADMIN_KEY", hide_env_values = true)]
+    admin_key: Option<String>,
+    /// Secret that signs user JWTs (generated and kept in the data directory when unset).
+    #[arg(long, env = "WAFER_SECRET", hide_env_values = true)]
+    secret: Option<String>,
+    /// Default memory limit of a function, in MiB (a function's own setting wins).
+    #[arg(long, env = "WAFER_MEMORY_MB", default_value_t = 512)]
+    memory_mb: u32,
+    /// Default CPU budget of an execution, in fuel units.
+    #[arg(long, env = "WAFER_FUEL", default_value_t = wafer_runtime::Limits::DEFAULT_FUEL)]
+    fuel: u64,
+    /// Largest response body a function may return, in bytes.
+    #[arg(long, env = "WAFER_MAX_RESPONSE_BYTES", default_value_t = wafer_runtime::Limits::DEFAULT_MAX_RESPONSE_BYTES)]
+    max_response_bytes: usize,
+    /// Executions running at once across all functions (beyond it: 429).
+    #[arg(long, env = "WAFER_MAX_CONCURRENCY", default_value_t = 512)]
+    max_concurrency: usize,
+    /// Executions running at once per function (beyond it: 429).
+    #[arg(
+        long,
+        env = "WAFER_MAX_CONCURRENCY_PER_FUNCTION",
+        default_value_t = 128
+    )]
+    max_concurrency_per_function: usize,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "WAFER_MAX_BODY_BYTES", default_value_t = 30 << 20)]
+    max_body_bytes: usize,
+    /// Sandboxes that may exist at once (pooling allocator slots).
+    #[arg(long, env = "WAFER_INSTANCES", default_value_t = 1000)]
+    instances: u32,
+}
+
+impl ServeArgs {
+    fn into_config(self) -> GatewayConfig {
+        let mut config = GatewayConfig::new(self.data_dir);
+        config.listen = self.listen;
+        config.base_domain = self.base_domain;
+        config.public_url = self.public_url;
+        config.admin_key = self.admin_key;
+        config.secret = self.secret;
+        config.function_defaults.memory_mb = self.memory_mb;
+        config.function_defaults.fuel = self.fuel;
+        config.function_defaults.max_response_bytes = self.max_response_bytes;
+        config.max_concurrent_executions = self.max_concurrency;
+        config.max_concurrent_per_function = self.max_concurrency_per_function;
+        config.max_request_body_bytes = self.max_body_bytes;
+        config.engine.max_concurrent_instances = self.instances;
+        config
+    }
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WAFER_LOG")
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .init();
+    let base_domain = args.base_domain.clone();
+    let server = wafer_gateway::start(args.into_config())
+        .await
+        .context("starting the wafer server")?;
+    let addr = server.local_addr;
+    println!("wafer is serving");
+    println!("  API:        {}", server.api_endpoint);
+    println!(
+        "  Functions:  http://{{functionId}}.{base_domain}:{} or http://{addr}/fn/{{functionId}}/",
+        addr.port()
+    );
+    if let Some(key) = &server.new_admin_key {
+        println!();
+        println!("  Admin key of project 'default' (shown once, keep it):");
+        println!("  {key}");
+        println!();
+        println!(
+            "  Use it from the CLI: wafer login --endpoint {} --key {key}",
+            server.api_endpoint
+        );
+    }
+    server.wait().await;
+    Ok(())
+}
