@@ -9,8 +9,13 @@ cd "$(dirname "$0")/.."
 echo "==> formatting"
 cargo fmt --all -- --check
 
-echo "==> guest SDK unit tests (host target)"
-cargo test --locked --manifest-path guest-sdks/rust/Cargo.toml
+echo "==> JavaScript and Python guest toolchains and example components"
+./scripts/build-guests.sh
 
-echo "==> workspace tests (builds the example guests on first use)"
+echo "==> guest SDK unit tests"
+cargo test --locked --manifest-path guest-sdks/rust/Cargo.toml
+(cd guest-sdks/js && node --test test/)
+python3 -m unittest discover -s guest-sdks/python/tests
+
+echo "==> workspace tests (Rust examples are built on first use)"
 cargo test --locked --workspace

@@ -2,14 +2,15 @@
 //! concurrent, against a straightforward wasmtime embedding measured in the same run.
 //!
 //! Run with `cargo bench -p wafer-runtime --bench invoke`. Set `WAFER_BENCH_ITERATIONS` to
-//! change the number of invocations per measurement.
+//! change the number of invocations per measurement, and `WAFER_BENCH_PROFILE=1` to run only
+//! the serial wafer measurement (for a profiler).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wafer_runtime::{Limits, OutboundPolicy, Request, Runtime, RuntimeConfig};
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{Config, Engine, PoolingAllocationConfig, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 fn hello_request() -> Request {
@@ -187,7 +188,6 @@ fn main() {
     let n = iterations();
     let dir = tempfile::tempdir().expect("tempdir");
     let runtime = Arc::new(Runtime::new(RuntimeConfig::new(dir.path())).expect("runtime"));
-    let baseline = Baseline::new(&bytes);
 
     let serial = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -197,6 +197,14 @@ fn main() {
         .block_on(runtime.compile(bytes.clone()))
         .expect("compile")
         .id;
+    if std::env::var_os("WAFER_BENCH_PROFILE").is_some() {
+        // Only the measured path, for profilers: warm up, then invoke serially.
+        serial.block_on(serial_wafer(&runtime, &id, n / 10 + 1));
+        let wafer_us = serial.block_on(serial_wafer(&runtime, &id, n));
+        println!("wafer, serial, one thread: {wafer_us:.1} µs/invocation");
+        return;
+    }
+    let baseline = Baseline::new(&bytes);
     // Warm up both paths (page faults, pool slots, caches) before measuring.
     serial.block_on(serial_wafer(&runtime, &id, n / 10 + 1));
     serial.block_on(serial_baseline(&baseline, n / 10 + 1));
@@ -218,4 +226,7 @@ fn main() {
     println!("| wafer / baseline time | {:.2} |", wafer_us / baseline_us);
     println!("| wafer, 64 in flight on 2 worker threads | {rps:.0} invocations/s |");
     println!("| allocation mode | {:?} |", runtime.allocation_mode());
+    // Without the ioctl the pool releases guest memory with madvise: much slower.
+    let pagemap_scan = PoolingAllocationConfig::is_pagemap_scan_available();
+    println!("| PAGEMAP_SCAN available (Linux 6.7+) | {pagemap_scan} |");
 }

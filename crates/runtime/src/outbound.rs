@@ -2,6 +2,7 @@
 //! allow-list of hosts. Deny by default: an empty list allows nothing.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use http_body_util::BodyExt;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
@@ -10,9 +11,12 @@ use crate::output::SharedOutput;
 
 /// Which hosts a function may call. Entries are `host`, `host:port`, `*.domain` (any subdomain)
 /// or `*` (any host); hosts compare case-insensitively.
+///
+/// Every invocation's sandbox holds the policy, so the list is shared: cloning is a reference
+/// count, not a copy of every entry.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OutboundPolicy {
-    allowed: Vec<String>,
+    allowed: Arc<[String]>,
 }
 
 impl OutboundPolicy {

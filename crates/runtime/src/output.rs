@@ -60,15 +60,24 @@ impl OutputBuffer {
     /// The captured text: the last `max_chars` characters (invalid UTF-8 replaced), prefixed by
     /// the truncation notice when anything was dropped.
     pub fn into_text(mut self) -> String {
-        self.trim();
-        let text = String::from_utf8_lossy(&self.bytes);
+        // Fewer bytes than `max_chars` are fewer characters too: nothing to cut.
+        if self.bytes.len() > self.max_chars {
+            self.trim();
+        }
+        let text = utf8_lossy(self.bytes);
         if !self.truncated {
-            return text.into_owned();
+            return text;
         }
         let mut out = truncation_notice(self.max_chars);
         out.push_str(&text);
         out
     }
+}
+
+/// The bytes as text, reusing their buffer when they are valid UTF-8 (the usual case).
+fn utf8_lossy(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes)
+        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
 }
 
 /// Byte offset at which the last `max_chars` characters of `bytes` begin. Counts UTF-8
@@ -199,6 +208,20 @@ mod tests {
         let text = buffer.into_text();
         assert!(text.ends_with("ééé"));
         assert!(!text.ends_with("éééé"));
+    }
+
+    #[test]
+    fn more_bytes_than_max_chars_are_kept_when_the_characters_fit() {
+        let mut buffer = OutputBuffer::new(5);
+        buffer.push("ééé".as_bytes());
+        assert_eq!(buffer.into_text(), "ééé");
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_dropped() {
+        let mut buffer = OutputBuffer::new(100);
+        buffer.push(b"ok \xff\xfe end");
+        assert_eq!(buffer.into_text(), "ok \u{fffd}\u{fffd} end");
     }
 
     #[test]

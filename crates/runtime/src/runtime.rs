@@ -312,7 +312,9 @@ impl Runtime {
             };
             let duration = started.elapsed();
             let outcome = finish(store, result, limits, duration);
-            tracing::info!(
+            // Debug, not info: the caller records every outcome itself, and a line per
+            // invocation at info would flood logs at high request rates.
+            tracing::debug!(
                 status = ?outcome.status,
                 duration_us = outcome.duration.as_micros() as u64,
                 fuel = outcome.fuel_consumed,

@@ -6,6 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{body_text, get, runtime};
+use tokio::net::TcpListener;
 use wafer_runtime::{ExecutionStatus, Failure, Limits, OutboundPolicy, truncation_notice};
 
 fn limits() -> Limits {
@@ -39,6 +40,52 @@ async fn an_endless_loop_times_out_on_the_wall_clock() {
         outcome.errors
     );
     assert_eq!(outcome.response.status_code, 500);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+/// A loopback server that accepts connections and never answers them.
+async fn silent_upstream() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let port = listener.local_addr().expect("address").port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    port
+}
+
+/// The epoch deadline cannot stop a guest that is parked in the host awaiting I/O; the
+/// wall-clock timer must.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_waiting_on_a_silent_upstream_times_out_on_the_wall_clock() {
+    let rt = runtime();
+    let outbound = rt.deploy("outbound").await;
+    let port = silent_upstream().await;
+    let policy = OutboundPolicy::allow([format!("127.0.0.1:{port}")]);
+    let limits = Limits {
+        timeout: Duration::from_millis(300),
+        ..limits()
+    };
+    let path = format!("/?url=http://127.0.0.1:{port}/never");
+    let started = Instant::now();
+    let outcome = rt
+        .call_with(&outbound, get(&path), &limits, &[], &policy)
+        .await;
+    assert_eq!(
+        outcome.failure,
+        Some(Failure::Timeout),
+        "{}",
+        outcome.errors
+    );
+    assert!(
+        outcome.errors.ends_with("Execution timed out."),
+        "{}",
+        outcome.errors
+    );
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
