@@ -122,3 +122,21 @@ async fn oversized_headers_and_bodies_are_refused_before_reaching_a_function() {
         .await;
     assert_eq!(fine.status, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn options_requests_reach_the_function_not_the_api_cors_layer() {
+    let server = TestServer::start().await;
+    server.deploy_example("echo", "echo", &["any"]).await;
+    let reply = server
+        .send(
+            server
+                .http
+                .request(Method::OPTIONS, server.url("/fn/echo/"))
+                .header("origin", "http://localhost:3000")
+                .header("access-control-request-method", "POST"),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.json()["method"], "OPTIONS");
+    assert!(reply.header("x-appwrite-execution-id").is_some());
+}

@@ -13,6 +13,7 @@ mod config;
 mod error;
 mod invoke;
 mod models;
+mod openapi;
 mod params;
 mod routes;
 mod runtimes;

@@ -192,15 +192,16 @@ fn router(state: AppState) -> Router {
             http::HeaderName::from_static("x-appwrite-id"),
             http::header::RETRY_AFTER,
         ]);
+    // CORS covers the API only: a function's own routes pass OPTIONS through to the function.
     Router::new()
-        .merge(routes::router())
+        .merge(routes::api_router().layer(cors))
+        .merge(routes::http::router())
         .fallback(route_not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             function_domains,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(cors)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -18,6 +18,9 @@ use crate::auth::Caller;
 use crate::build;
 use crate::error::{ApiError, ApiResult};
 use crate::models;
+use crate::openapi::schemas::{
+    self, BadRequest, DeploymentIdParam, FunctionIdParam, ListParams, NotFound, Unauthorized,
+};
 use crate::params::ListQuery;
 use crate::routes::functions::find;
 use crate::routes::no_content;
@@ -41,6 +44,33 @@ pub fn router() -> Router<AppState> {
 }
 
 /// One request of an upload: the whole file, or one chunk of it.
+#[utoipa::path(
+    post,
+    path = "/v1/functions/{functionId}/deployments",
+    operation_id = "functionsCreateDeployment",
+    tag = "deployments",
+    summary = "Uploads a deployment, whole or one chunk of it.",
+    description = "Uploads a deployment: a WASI 0.2 component (`.wasm`), or a `.tar.gz` holding \
+        one. A file up to 5 MiB goes in one request. A larger one goes in 5 MiB chunks, each a \
+        request with the same form and a `Content-Range` header; the first answer's `$id` goes \
+        into the `x-appwrite-id` header of the others, which may arrive in any order and \
+        concurrently. The build starts once every chunk has arrived.",
+    security(("Project" = [], "Key" = ["functions.write"])),
+    params(
+        FunctionIdParam,
+        ("Content-Range" = Option<String>, Header, nullable = false,
+            description = "Chunked uploads: `bytes START-END/TOTAL` of this chunk; chunks are 5 MiB (the last one shorter) and start at multiples of 5 MiB."),
+        ("x-appwrite-id" = Option<String>, Header, nullable = false,
+            description = "Chunked uploads: the deployment ID the first chunk's answer returned; absent on the first chunk."),
+    ),
+    request_body(content = schemas::DeploymentUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 202, description = "The deployment: `waiting` for more chunks, or `processing` once the file is complete.", body = schemas::Deployment),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     caller: Result<Caller, ApiError>,
@@ -140,6 +170,21 @@ async fn remove_upload_dir(state: &AppState, deployment_id: &str) {
     }
 }
 
+/// Lists a function's deployments.
+#[utoipa::path(
+    get,
+    path = "/v1/functions/{functionId}/deployments",
+    operation_id = "functionsListDeployments",
+    tag = "deployments",
+    security(("Project" = [], "Key" = ["functions.read"])),
+    params(FunctionIdParam, ListParams),
+    responses(
+        (status = 200, description = "A page of deployments.", body = schemas::DeploymentList),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -170,6 +215,20 @@ async fn find_deployment(
         .await?)
 }
 
+/// Reads a deployment.
+#[utoipa::path(
+    get,
+    path = "/v1/functions/{functionId}/deployments/{deploymentId}",
+    operation_id = "functionsGetDeployment",
+    tag = "deployments",
+    security(("Project" = [], "Key" = ["functions.read"])),
+    params(FunctionIdParam, DeploymentIdParam),
+    responses(
+        (status = 200, description = "The deployment.", body = schemas::Deployment),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn read(
     State(state): State<AppState>,
     caller: Caller,
@@ -182,6 +241,21 @@ async fn read(
 
 /// Deletes the record and the upload. The `.wasm` and compiled artifact stay: they are shared
 /// by content hash with any other deployment of the same bytes.
+#[utoipa::path(
+    delete,
+    path = "/v1/functions/{functionId}/deployments/{deploymentId}",
+    operation_id = "functionsDeleteDeployment",
+    tag = "deployments",
+    summary = "Deletes a deployment.",
+    description = "Deletes a deployment and its upload.",
+    security(("Project" = [], "Key" = ["functions.write"])),
+    params(FunctionIdParam, DeploymentIdParam),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,
@@ -198,6 +272,28 @@ async fn remove(
 }
 
 /// `?type=source` (the file as uploaded, the default) or `?type=output` (the component).
+#[utoipa::path(
+    get,
+    path = "/v1/functions/{functionId}/deployments/{deploymentId}/download",
+    operation_id = "functionsGetDeploymentDownload",
+    tag = "deployments",
+    summary = "Downloads a deployment.",
+    description = "Downloads a deployment: the file as uploaded, or the built component.",
+    security(("Project" = [], "Key" = ["functions.read"])),
+    params(
+        FunctionIdParam,
+        DeploymentIdParam,
+        ("type" = Option<String>, Query,
+            description = "`source` (the file as uploaded, the default) or `output` (the built component, once the deployment is ready)."),
+    ),
+    responses(
+        (status = 200, description = "The file, as an attachment.", content_type = "application/octet-stream", body = schemas::Binary,
+            headers(("Content-Disposition" = String, description = "`attachment; filename=\"ID.wasm\"` (or `ID.tar.gz`)."))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn download(
     State(state): State<AppState>,
     caller: Caller,

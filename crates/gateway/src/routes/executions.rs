@@ -9,12 +9,17 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 use wafer_store::{Execution, ExecutionStatus, ExecutionTrigger, Function, Timestamp, unique_id};
 
 use crate::auth::{Caller, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::invoke::{self, Invocation, TriggerInfo};
 use crate::models;
+use crate::openapi::schemas::{
+    self, BadRequest, ExecutionIdParam, Forbidden, FunctionIdParam, ListParams, NotFound,
+    TooManyRequests, Unauthorized,
+};
 use crate::params::{JsonBody, ListQuery};
 use crate::routes::functions::find;
 use crate::routes::no_content;
@@ -38,15 +43,29 @@ const MAX_HEADERS: usize = 100;
 /// A scheduled execution must be at least this far in the future.
 const MIN_SCHEDULE_AHEAD_MS: i64 = 60_000;
 
-#[derive(Deserialize, Default)]
+/// The request to run the function with.
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ExecutionBody)]
 struct CreateBody {
+    /// The request body (at most 10 MiB).
+    #[schema(nullable = false)]
     body: Option<String>,
+    /// Queue the execution and answer at once (202) instead of waiting for it (201).
     #[serde(rename = "async")]
+    #[schema(nullable = false)]
     run_async: Option<bool>,
+    /// The request path, starting with `/` (default `/`).
+    #[schema(nullable = false)]
     path: Option<String>,
+    /// `GET`, `POST` (the default), `PUT`, `PATCH`, `DELETE`, `OPTIONS` or `HEAD`.
+    #[schema(nullable = false)]
     method: Option<String>,
+    /// Request headers (at most 100); `x-appwrite-*` names are reserved.
+    #[schema(nullable = false, value_type = Option<std::collections::HashMap<String, String>>)]
     headers: Option<serde_json::Map<String, Value>>,
+    /// Run at this ISO 8601 date, at least a minute ahead; needs `async`.
+    #[schema(nullable = false, format = DateTime)]
     scheduled_at: Option<String>,
 }
 
@@ -166,6 +185,32 @@ fn host_and_port(state: &AppState) -> (String, u16) {
     (state.config.base_domain.clone(), 80)
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/functions/{functionId}/executions",
+    operation_id = "functionsCreateExecution",
+    tag = "executions",
+    summary = "Runs a function.",
+    description = "Runs the function's active deployment. An API key needs `executions.write`; a \
+        user (JWT) or guest needs a role in the function's `execute` list.",
+    security(
+        ("Project" = [], "Key" = ["executions.write"]),
+        ("Project" = [], "JWT" = []),
+        ("Project" = []),
+    ),
+    params(FunctionIdParam),
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "The finished execution (synchronous run).", body = schemas::Execution),
+        (status = 202, description = "The queued execution (`async`): `waiting`, or `scheduled` with `scheduledAt`.", body = schemas::Execution),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 408, description = "A synchronous run outlasted the limit; it goes on in the background (`function_synchronous_timeout`).", body = schemas::Error),
+        (status = 429, response = TooManyRequests),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -277,6 +322,24 @@ async fn run_sync(
     }
 }
 
+/// Lists a function's executions: all of them for an API key, a user's own for a JWT.
+#[utoipa::path(
+    get,
+    path = "/v1/functions/{functionId}/executions",
+    operation_id = "functionsListExecutions",
+    tag = "executions",
+    security(
+        ("Project" = [], "Key" = ["executions.read"]),
+        ("Project" = [], "JWT" = []),
+    ),
+    params(FunctionIdParam, ListParams),
+    responses(
+        (status = 200, description = "A page of executions.", body = schemas::ExecutionList),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -333,6 +396,23 @@ async fn load(
     Ok(execution)
 }
 
+/// Reads an execution; a user (JWT) only reads their own.
+#[utoipa::path(
+    get,
+    path = "/v1/functions/{functionId}/executions/{executionId}",
+    operation_id = "functionsGetExecution",
+    tag = "executions",
+    security(
+        ("Project" = [], "Key" = ["executions.read"]),
+        ("Project" = [], "JWT" = []),
+    ),
+    params(FunctionIdParam, ExecutionIdParam),
+    responses(
+        (status = 200, description = "The execution.", body = schemas::Execution),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn read(
     State(state): State<AppState>,
     caller: Caller,
@@ -345,6 +425,21 @@ async fn read(
     Ok(Json(models::execution(&execution, caller.is_key())))
 }
 
+/// Deletes a finished (or scheduled) execution.
+#[utoipa::path(
+    delete,
+    path = "/v1/functions/{functionId}/executions/{executionId}",
+    operation_id = "functionsDeleteExecution",
+    tag = "executions",
+    security(("Project" = [], "Key" = ["executions.write"])),
+    params(FunctionIdParam, ExecutionIdParam),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, description = "The execution is still running (`execution_in_progress`).", body = schemas::Error),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,

@@ -8,12 +8,16 @@ use axum::routing::{get, patch};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 use wafer_store::{
     DeploymentStatus, Function, MetadataStore, Timestamp, unique_id, validate_custom_id,
 };
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::openapi::schemas::{
+    self, BadRequest, Conflict, FunctionIdParam, ListParams, NotFound, Unauthorized,
+};
 use crate::params::{JsonBody, ListQuery};
 use crate::routes::no_content;
 use crate::runtimes::{
@@ -37,43 +41,110 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-#[derive(Deserialize)]
+/// A function's settings. Creating needs `functionId`, `name` and `runtime`; updating needs
+/// `name`. Absent fields keep their current (or default) values.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct FunctionBody {
+    /// Create only: the new function's ID, or `unique()` for a generated one.
+    #[schema(nullable = false, examples("unique()"))]
     function_id: Option<String>,
+    /// 1 to 128 characters.
+    #[schema(nullable = false, required = true, max_length = 128)]
     name: Option<String>,
+    /// One of `GET /v1/functions/runtimes`; required on create.
+    #[schema(nullable = false, examples("rust-wasi-0.2"))]
     runtime: Option<String>,
+    /// Roles that may execute: `any`, `guests`, `users`, `user:ID`, `team:ID`, `label:NAME`.
+    #[schema(nullable = false)]
     execute: Option<Vec<String>>,
+    #[schema(nullable = false)]
     events: Option<Vec<String>>,
+    /// Five-field cron expression; empty for none.
+    #[schema(nullable = false)]
     schedule: Option<String>,
+    /// Seconds, 1 to 900 (default 15).
+    #[schema(nullable = false, minimum = 1, maximum = 900)]
     timeout: Option<u32>,
+    #[schema(nullable = false)]
     enabled: Option<bool>,
+    #[schema(nullable = false)]
     logging: Option<bool>,
+    #[schema(nullable = false)]
     entrypoint: Option<String>,
+    #[schema(nullable = false)]
     commands: Option<String>,
+    #[schema(nullable = false)]
     scopes: Option<Vec<String>>,
+    /// One of `GET /v1/functions/specifications` (default `s-1vcpu-512mb`).
+    #[schema(nullable = false)]
     specification: Option<String>,
     /// wafer: CPU budget in fuel units.
+    #[schema(nullable = false)]
     fuel: Option<u64>,
     /// wafer: memory limit in MiB (overrides the specification's).
+    #[schema(nullable = false)]
     memory: Option<u32>,
     /// wafer: hosts the function may call over HTTP.
+    #[schema(nullable = false)]
     outbound_hosts: Option<Vec<String>>,
 }
 
 const MAX_TIMEOUT_SECONDS: u32 = 900;
 const DEFAULT_TIMEOUT_SECONDS: u32 = 15;
 
+/// Lists the runtimes a function may name.
+#[utoipa::path(
+    get,
+    path = "/v1/functions/runtimes",
+    operation_id = "functionsListRuntimes",
+    tag = "functions",
+    security(("Project" = [], "Key" = ["functions.read"])),
+    responses(
+        (status = 200, description = "The runtimes.", body = schemas::RuntimeList),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn runtimes(caller: Caller) -> ApiResult<Json<Value>> {
     caller.require("functions.read")?;
     Ok(Json(runtimes_json()))
 }
 
+/// Lists the execution specifications a function may name.
+#[utoipa::path(
+    get,
+    path = "/v1/functions/specifications",
+    operation_id = "functionsListSpecifications",
+    tag = "functions",
+    security(("Project" = [], "Key" = ["functions.read"])),
+    responses(
+        (status = 200, description = "The specifications.", body = schemas::SpecificationList),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn specifications(caller: Caller) -> ApiResult<Json<Value>> {
     caller.require("functions.read")?;
     Ok(Json(specifications_json()))
 }
 
+/// Creates a function.
+#[utoipa::path(
+    post,
+    path = "/v1/functions",
+    operation_id = "functionsCreate",
+    tag = "functions",
+    security(("Project" = [], "Key" = ["functions.write"])),
+    request_body = FunctionBody,
+    responses(
+        (status = 201, description = "The new function.", body = schemas::Function),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -210,6 +281,21 @@ pub async fn render(state: &AppState, function: &Function) -> ApiResult<Value> {
     Ok(models::function(function, &vars))
 }
 
+/// Lists the project's functions.
+#[utoipa::path(
+    get,
+    path = "/v1/functions",
+    operation_id = "functionsList",
+    tag = "functions",
+    security(("Project" = [], "Key" = ["functions.read"])),
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page of functions.", body = schemas::FunctionList),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -236,6 +322,20 @@ pub async fn find(store: &dyn MetadataStore, project_id: &str, id: &str) -> ApiR
         .map_err(|_| ApiError::function_not_found(id))
 }
 
+/// Reads a function.
+#[utoipa::path(
+    get,
+    path = "/v1/functions/{functionId}",
+    operation_id = "functionsGet",
+    tag = "functions",
+    security(("Project" = [], "Key" = ["functions.read"])),
+    params(FunctionIdParam),
+    responses(
+        (status = 200, description = "The function.", body = schemas::Function),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn read(
     State(state): State<AppState>,
     caller: Caller,
@@ -246,6 +346,22 @@ async fn read(
     Ok(Json(render(&state, &function).await?))
 }
 
+/// Updates a function's settings.
+#[utoipa::path(
+    put,
+    path = "/v1/functions/{functionId}",
+    operation_id = "functionsUpdate",
+    tag = "functions",
+    security(("Project" = [], "Key" = ["functions.write"])),
+    params(FunctionIdParam),
+    request_body = FunctionBody,
+    responses(
+        (status = 200, description = "The updated function.", body = schemas::Function),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -262,6 +378,20 @@ async fn update(
     Ok(Json(render(&state, &updated).await?))
 }
 
+/// Deletes a function with its deployments, executions and variables.
+#[utoipa::path(
+    delete,
+    path = "/v1/functions/{functionId}",
+    operation_id = "functionsDelete",
+    tag = "functions",
+    security(("Project" = [], "Key" = ["functions.write"])),
+    params(FunctionIdParam),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,
@@ -276,12 +406,31 @@ async fn remove(
     Ok(no_content())
 }
 
-#[derive(Deserialize)]
+/// The deployment to activate.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ActivateBody {
+    /// A ready deployment of the function.
+    #[schema(nullable = false, required = true)]
     deployment_id: Option<String>,
 }
 
+/// Makes a ready deployment the function's active one.
+#[utoipa::path(
+    patch,
+    path = "/v1/functions/{functionId}/deployment",
+    operation_id = "functionsUpdateFunctionDeployment",
+    tag = "functions",
+    security(("Project" = [], "Key" = ["functions.write"])),
+    params(FunctionIdParam),
+    request_body = ActivateBody,
+    responses(
+        (status = 200, description = "The function, with its new active deployment.", body = schemas::Function),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn set_active_deployment(
     State(state): State<AppState>,
     caller: Caller,

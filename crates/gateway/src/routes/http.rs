@@ -13,6 +13,9 @@ use wafer_store::{ExecutionStatus, ExecutionTrigger, Function, unique_id};
 use crate::auth::DEFAULT_PROJECT;
 use crate::error::{ApiError, ApiResult};
 use crate::invoke::{self, Invocation, TriggerInfo};
+use crate::openapi::schemas::{
+    Forbidden, FunctionIdParam, NotFound, TooManyRequests, Unauthorized,
+};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -50,6 +53,33 @@ pub async fn invoke_by_host(state: AppState, function_id: String, request: Reque
         .unwrap_or_else(IntoResponse::into_response)
 }
 
+#[utoipa::path(
+    method(get, post, put, patch, delete, head),
+    path = "/fn/{functionId}/{path}",
+    operation_id = "httpCallFunction",
+    tag = "http",
+    summary = "Calls a function over plain HTTP.",
+    description = "Sends a plain HTTP request to a public function (one whose `execute` roles \
+        include `any` or `guests`) and returns its response as it is. The method, the rest of \
+        the path (which may hold further `/`; `/fn/{functionId}` alone is `/`), the query, the \
+        headers and the body pass through. `{functionId}.BASE_DOMAIN` serves the same, whatever \
+        the path. The function belongs to the `X-Appwrite-Project` project, `default` if absent. \
+        `OPTIONS` requests never reach the function: the gateway answers them as CORS preflights.",
+    params(
+        FunctionIdParam,
+        ("path" = String, Path, description = "The path the function sees, after `/fn/{functionId}/`."),
+        ("X-Appwrite-Project" = Option<String>, Header, nullable = false, description = "The function's project (default `default`)."),
+    ),
+    request_body(description = "Any body; passed to the function as it is.", content(("*/*"))),
+    responses(
+        (status = "default", description = "The function's response: its status, headers and body.",
+            headers(("x-appwrite-execution-id" = String, description = "The ID of the execution record."))),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 429, response = TooManyRequests),
+    ),
+)]
 async fn by_path(State(state): State<AppState>, request: Request) -> Response {
     let full = request.uri().path().to_owned();
     let rest = full.strip_prefix("/fn/").unwrap_or_default();

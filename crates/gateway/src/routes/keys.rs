@@ -12,11 +12,15 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 use wafer_store::{ApiKey, Project, Timestamp, unique_id, validate_custom_id};
 
 use crate::auth::{ALL_SCOPES, Caller, DEFAULT_PROJECT, mint_jwt, normalize_scope, random_secret};
 use crate::error::{ApiError, ApiResult};
 use crate::models::{date, optional_date};
+use crate::openapi::schemas::{
+    self, BadRequest, Conflict, KeyIdParam, NotFound, ProjectIdParam, Unauthorized, UserIdParam,
+};
 use crate::params::JsonBody;
 use crate::routes::no_content;
 use crate::state::AppState;
@@ -93,10 +97,15 @@ fn project_not_found(project_id: &str) -> ApiError {
 
 // ----- projects -----
 
-#[derive(Deserialize)]
+/// A new project.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ProjectBody {
+    /// The new project's ID, or `unique()` for a generated one.
+    #[schema(nullable = false, required = true)]
     project_id: Option<String>,
+    /// 1 to 128 characters.
+    #[schema(nullable = false, required = true, max_length = 128)]
     name: Option<String>,
 }
 
@@ -134,6 +143,22 @@ fn new_project_id(requested: Option<&str>) -> ApiResult<String> {
     }
 }
 
+/// Creates a project; only a key of the operator's `default` project may.
+#[utoipa::path(
+    post,
+    path = "/v1/projects",
+    operation_id = "projectsCreate",
+    tag = "projects",
+    security(("Project" = [], "Key" = ["keys.write"])),
+    request_body = ProjectBody,
+    responses(
+        (status = 201, description = "The new project.", body = schemas::Project),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+)]
 async fn create_project(
     State(state): State<AppState>,
     caller: Caller,
@@ -155,6 +180,20 @@ async fn create_project(
     Ok((StatusCode::CREATED, Json(project_model(&project))))
 }
 
+/// Reads a project: the caller's own, or any for a key of the `default` project.
+#[utoipa::path(
+    get,
+    path = "/v1/projects/{projectId}",
+    operation_id = "projectsGet",
+    tag = "projects",
+    security(("Project" = [], "Key" = ["keys.read"])),
+    params(ProjectIdParam),
+    responses(
+        (status = 200, description = "The project.", body = schemas::Project),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn read_project(
     State(state): State<AppState>,
     caller: Caller,
@@ -166,11 +205,20 @@ async fn read_project(
 
 // ----- API keys -----
 
-#[derive(Deserialize)]
+/// A new API key.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct KeyBody {
+    /// 1 to 128 characters.
+    #[schema(nullable = false, required = true, max_length = 128)]
     name: Option<String>,
+    /// Scopes the key grants, each held by the calling key: `functions.read`,
+    /// `functions.write`, `executions.read`, `executions.write`, `keys.read`, `keys.write`,
+    /// `users.write`.
+    #[schema(nullable = false, required = true)]
     scopes: Option<Vec<String>>,
+    /// ISO 8601 expiry date; absent or empty for a key that never expires.
+    #[schema(nullable = false)]
     expire: Option<String>,
 }
 
@@ -224,6 +272,23 @@ fn checked_expire(raw: Option<&str>) -> ApiResult<Option<Timestamp>> {
     }
 }
 
+/// Creates an API key of a project; the key can grant only scopes the caller holds.
+#[utoipa::path(
+    post,
+    path = "/v1/projects/{projectId}/keys",
+    operation_id = "projectsCreateKey",
+    tag = "keys",
+    security(("Project" = [], "Key" = ["keys.write"])),
+    params(ProjectIdParam),
+    request_body = KeyBody,
+    responses(
+        (status = 201, description = "The new key, with its `secret` (shown only here).", body = schemas::Key),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+)]
 async fn create_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -246,6 +311,20 @@ async fn create_key(
     Ok((StatusCode::CREATED, Json(key_model(&key, &secret))))
 }
 
+/// Lists a project's API keys, without their secrets.
+#[utoipa::path(
+    get,
+    path = "/v1/projects/{projectId}/keys",
+    operation_id = "projectsListKeys",
+    tag = "keys",
+    security(("Project" = [], "Key" = ["keys.read"])),
+    params(ProjectIdParam),
+    responses(
+        (status = 200, description = "The keys.", body = schemas::KeyList),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn list_keys(
     State(state): State<AppState>,
     caller: Caller,
@@ -257,6 +336,20 @@ async fn list_keys(
     Ok(Json(json!({"total": rendered.len(), "keys": rendered})))
 }
 
+/// Deletes an API key.
+#[utoipa::path(
+    delete,
+    path = "/v1/projects/{projectId}/keys/{keyId}",
+    operation_id = "projectsDeleteKey",
+    tag = "keys",
+    security(("Project" = [], "Key" = ["keys.write"])),
+    params(ProjectIdParam, KeyIdParam),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn delete_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -271,9 +364,11 @@ async fn delete_key(
 
 /// Appwrite's body also has `sessionId`; wafer has no sessions to bind a token to, so it is
 /// accepted and ignored (serde skips unknown fields).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct JwtBody {
+    /// Seconds the token is valid, at most 3600 (default 900).
+    #[schema(nullable = false, maximum = 3600)]
     duration: Option<u64>,
 }
 
@@ -289,6 +384,24 @@ fn checked_duration(duration: Option<u64>) -> ApiResult<u64> {
 
 /// Appwrite's `users.createJWT`: a server (holding `users.write`) vouches for one of its users,
 /// who can then call the API as that user (`X-Appwrite-JWT`) within the caller's project.
+#[utoipa::path(
+    post,
+    path = "/v1/users/{userId}/jwts",
+    operation_id = "usersCreateJWT",
+    tag = "users",
+    summary = "Mints a user JWT.",
+    description = "Mints a JWT for a user of the caller's project, to send as `X-Appwrite-JWT`. \
+        Appwrite's `sessionId` is accepted and ignored.",
+    security(("Project" = [], "Key" = ["users.write"])),
+    params(UserIdParam),
+    request_body = JwtBody,
+    responses(
+        (status = 201, description = "The token.", body = schemas::Jwt),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn create_jwt(
     State(state): State<AppState>,
     caller: Caller,
@@ -336,6 +449,32 @@ mod tests {
             Ok(Some(_))
         ));
         assert!(checked_expire(Some("tomorrow")).is_err());
+    }
+
+    #[test]
+    fn the_project_and_key_schemas_match_their_models() {
+        use crate::openapi::tests::assert_renders_schema;
+        let project = Project {
+            id: "p".into(),
+            name: "P".into(),
+            created_at: Timestamp::default(),
+            updated_at: Timestamp::default(),
+        };
+        assert_renders_schema("Project", &project_model(&project));
+        let key = ApiKey {
+            id: "k".into(),
+            project_id: "p".into(),
+            name: "K".into(),
+            scopes: vec!["functions.read".into()],
+            secret_hash: String::new(),
+            created_at: Timestamp::default(),
+            expire: None,
+            last_used: None,
+        };
+        let rendered = key_model(&key, "secret");
+        assert_renders_schema("Key", &rendered);
+        assert_renders_schema("KeyList", &json!({"total": 1, "keys": [rendered]}));
+        assert_renders_schema("Jwt", &json!({ "jwt": "token" }));
     }
 
     #[test]

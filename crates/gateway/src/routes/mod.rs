@@ -3,6 +3,7 @@
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 
 use crate::state::AppState;
 
@@ -13,14 +14,16 @@ pub mod http;
 pub mod keys;
 pub mod variables;
 
-pub fn router() -> Router<AppState> {
+/// The `/v1` API. Function routes (`http`) are separate: they answer browsers themselves,
+/// CORS preflights included.
+pub fn api_router() -> Router<AppState> {
     Router::new()
         .merge(functions::router())
         .merge(deployments::router())
         .merge(executions::router())
         .merge(variables::router())
         .merge(keys::router())
-        .merge(http::router())
+        .route("/v1/openapi.json", get(crate::openapi::document))
 }
 
 /// A 204 that still says what it is: the Python SDK needs a `Content-Type`, and it must not

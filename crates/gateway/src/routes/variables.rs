@@ -9,11 +9,16 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 use wafer_store::{Timestamp, Variable, unique_id, validate_custom_id};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::models;
+use crate::openapi::schemas::{
+    self, BadRequest, Conflict, FunctionIdParam, ListParams, NotFound, Unauthorized,
+    VariableIdParam,
+};
 use crate::params::{JsonBody, ListQuery};
 use crate::routes::functions::find;
 use crate::routes::no_content;
@@ -35,12 +40,21 @@ pub fn router() -> Router<AppState> {
 const MAX_KEY_CHARS: usize = 255;
 const MAX_VALUE_CHARS: usize = 8192;
 
-#[derive(Deserialize)]
+/// A variable. Creating needs `key` and `value`; updating needs `key`.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct VariableBody {
+    /// Create only: the new variable's ID; generated when absent or `unique()`.
+    #[schema(nullable = false)]
     variable_id: Option<String>,
+    /// 1 to 255 characters.
+    #[schema(nullable = false, required = true, max_length = 255)]
     key: Option<String>,
+    /// At most 8192 characters; may be empty. Update: absent keeps the current value.
+    #[schema(nullable = false, max_length = 8192)]
     value: Option<String>,
+    /// Hide the value from API answers (default `true` on create). A secret stays secret.
+    #[schema(nullable = false)]
     secret: Option<bool>,
 }
 
@@ -76,6 +90,23 @@ fn checked_value(value: String) -> ApiResult<String> {
     Ok(value)
 }
 
+/// Creates a variable of a function.
+#[utoipa::path(
+    post,
+    path = "/v1/functions/{functionId}/variables",
+    operation_id = "functionsCreateVariable",
+    tag = "variables",
+    security(("Project" = [], "Key" = ["functions.write"])),
+    params(FunctionIdParam),
+    request_body = VariableBody,
+    responses(
+        (status = 201, description = "The new variable.", body = schemas::Variable),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -109,6 +140,21 @@ async fn create(
     Ok((StatusCode::CREATED, Json(models::variable(&created))))
 }
 
+/// Lists a function's variables.
+#[utoipa::path(
+    get,
+    path = "/v1/functions/{functionId}/variables",
+    operation_id = "functionsListVariables",
+    tag = "variables",
+    security(("Project" = [], "Key" = ["functions.read"])),
+    params(FunctionIdParam, ListParams),
+    responses(
+        (status = 200, description = "A page of variables.", body = schemas::VariableList),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -139,6 +185,20 @@ async fn load(
         .await?)
 }
 
+/// Reads a variable.
+#[utoipa::path(
+    get,
+    path = "/v1/functions/{functionId}/variables/{variableId}",
+    operation_id = "functionsGetVariable",
+    tag = "variables",
+    security(("Project" = [], "Key" = ["functions.read"])),
+    params(FunctionIdParam, VariableIdParam),
+    responses(
+        (status = 200, description = "The variable.", body = schemas::Variable),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn read(
     State(state): State<AppState>,
     caller: Caller,
@@ -149,6 +209,23 @@ async fn read(
     Ok(Json(models::variable(&variable)))
 }
 
+/// Updates a variable.
+#[utoipa::path(
+    put,
+    path = "/v1/functions/{functionId}/variables/{variableId}",
+    operation_id = "functionsUpdateVariable",
+    tag = "variables",
+    security(("Project" = [], "Key" = ["functions.write"])),
+    params(FunctionIdParam, VariableIdParam),
+    request_body = VariableBody,
+    responses(
+        (status = 200, description = "The updated variable.", body = schemas::Variable),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+)]
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -184,6 +261,20 @@ fn next_secret(current: bool, requested: Option<bool>) -> ApiResult<bool> {
     }
 }
 
+/// Deletes a variable.
+#[utoipa::path(
+    delete,
+    path = "/v1/functions/{functionId}/variables/{variableId}",
+    operation_id = "functionsDeleteVariable",
+    tag = "variables",
+    security(("Project" = [], "Key" = ["functions.write"])),
+    params(FunctionIdParam, VariableIdParam),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+)]
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,
