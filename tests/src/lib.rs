@@ -1,8 +1,11 @@
 //! The end-to-end test harness: starts a real wafer gateway on a loopback port over a real
 //! data directory, and talks to it over HTTP as the SDKs do.
 
+pub mod guest_suite;
+pub mod upstream;
+
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
@@ -11,6 +14,12 @@ use tempfile::TempDir;
 use wafer_gateway::{GatewayConfig, RunningServer};
 
 pub const ADMIN_KEY: &str = "e2e-admin-key-0123456789abcdef";
+
+/// The runtime of the functions `create_function` makes: the Rust examples'.
+pub const RUST_RUNTIME: &str = "rust-wasi-0.2";
+
+/// How long [`TestServer::wait_for_build`] waits for a deployment to compile.
+pub const BUILD_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub struct TestServer {
     pub server: RunningServer,
@@ -134,14 +143,24 @@ impl TestServer {
     }
 
     pub async fn create_function(&self, id: &str, execute: &[&str]) -> Value {
+        self.create_function_in(id, RUST_RUNTIME, execute).await
+    }
+
+    /// Creates the function `id` in `runtime` (a runtime key such as `python-wasi-0.2`).
+    pub async fn create_function_in(&self, id: &str, runtime: &str, execute: &[&str]) -> Value {
         let reply = self
             .admin_json(
                 Method::POST,
                 "/v1/functions",
-                json!({"functionId": id, "name": id, "runtime": "rust-wasi-0.2", "execute": execute}),
+                json!({"functionId": id, "name": id, "runtime": runtime, "execute": execute}),
             )
             .await;
-        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+        assert_eq!(
+            reply.status,
+            StatusCode::CREATED,
+            "create {id}: {}",
+            reply.text()
+        );
         reply.json()
     }
 
@@ -155,22 +174,68 @@ impl TestServer {
             .await
     }
 
-    /// Polls a deployment until it leaves the build states, and returns it.
+    /// Uploads `bytes` as a deployment of `function_id` to be activated once built, checks that
+    /// the server accepted it, and returns the deployment's id.
+    pub async fn upload_to_activate(&self, function_id: &str, bytes: Vec<u8>) -> String {
+        let reply = self.upload(function_id, bytes, true).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::ACCEPTED,
+            "upload {function_id}: {}",
+            reply.text()
+        );
+        reply.json()["$id"]
+            .as_str()
+            .expect("deployment id")
+            .to_owned()
+    }
+
+    /// Polls a deployment until it leaves the build states, and returns it; gives up after
+    /// [`BUILD_TIMEOUT`], which is plenty for the Rust examples.
     pub async fn wait_for_build(&self, function_id: &str, deployment_id: &str) -> Value {
+        self.wait_for_build_within(function_id, deployment_id, BUILD_TIMEOUT)
+            .await
+    }
+
+    /// Polls a deployment until it leaves the build states, and returns it; gives up after
+    /// `within`. Large components (the JavaScript and Python guests) need minutes.
+    pub async fn wait_for_build_within(
+        &self,
+        function_id: &str,
+        deployment_id: &str,
+        within: Duration,
+    ) -> Value {
         let path = format!("/v1/functions/{function_id}/deployments/{deployment_id}");
-        for _ in 0..600 {
+        let deadline = Instant::now() + within;
+        loop {
             let deployment = self.send(self.admin(Method::GET, &path)).await.json();
-            let status = deployment["status"].as_str().unwrap_or_default().to_owned();
+            let status = deployment["status"].as_str().unwrap_or_default();
             if status == "ready" || status == "failed" {
                 return deployment;
             }
+            assert!(
+                Instant::now() < deadline,
+                "deployment {deployment_id} of {function_id} still {status} after {within:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("deployment {deployment_id} did not finish building within a minute");
     }
 
-    /// Creates a function (public when `public`) with the Rust example `example` deployed and
-    /// active.
+    /// Waits until `deployment_id` is the active deployment of `function_id`.
+    pub async fn wait_until_active(&self, function_id: &str, deployment_id: &str) {
+        let path = format!("/v1/functions/{function_id}");
+        for _ in 0..200 {
+            let function = self.send(self.admin(Method::GET, &path)).await.json();
+            if function["deploymentId"] == deployment_id {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("deployment {deployment_id} of {function_id} was not activated");
+    }
+
+    /// Creates a function that the roles in `execute` may run, with the Rust example `example`
+    /// deployed and active.
     pub async fn deploy_example(
         &self,
         function_id: &str,
@@ -179,25 +244,28 @@ impl TestServer {
     ) -> Value {
         self.create_function(function_id, execute).await;
         let bytes = wafer_testkit::rust_example_bytes(example);
-        let reply = self.upload(function_id, bytes, true).await;
-        assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text());
-        let deployment_id = reply.json()["$id"]
-            .as_str()
-            .expect("deployment id")
-            .to_owned();
+        let deployment_id = self.upload_to_activate(function_id, bytes).await;
         let deployment = self.wait_for_build(function_id, &deployment_id).await;
         assert_eq!(deployment["status"], "ready", "{deployment}");
+        self.wait_until_active(function_id, &deployment_id).await;
+        deployment
+    }
+
+    /// The execution record behind a reply of the function route (`/fn/{function_id}/...`),
+    /// found by its `x-appwrite-execution-id` header; waits for it to be written.
+    pub async fn execution_behind(&self, function_id: &str, reply: &Reply) -> Value {
+        let execution_id = reply
+            .header("x-appwrite-execution-id")
+            .expect("x-appwrite-execution-id");
+        let path = format!("/v1/functions/{function_id}/executions/{execution_id}");
         for _ in 0..100 {
-            let function = self
-                .send(self.admin(Method::GET, &format!("/v1/functions/{function_id}")))
-                .await
-                .json();
-            if function["deploymentId"] == deployment_id {
-                return deployment;
+            let record = self.send(self.admin(Method::GET, &path)).await;
+            if record.status == StatusCode::OK {
+                return record.json();
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("deployment {deployment_id} was not activated");
+        panic!("execution {execution_id} of {function_id} was not recorded");
     }
 
     /// Runs a synchronous execution through the API.
