@@ -1,6 +1,7 @@
-//! The `wafer` command: `wafer serve` runs the platform; the other commands are a client of a
-//! running server's `/v1` API (functions, deployments, executions, logs, variables, keys), in
-//! the spirit of the Appwrite CLI.
+//! The `wafer` command: `wafer serve` runs the platform; `wafer init` and `wafer build` write
+//! and build functions with the guest SDKs; the other commands are a client of a running
+//! server's `/v1` API (functions, deployments, executions, logs, variables, keys), in the spirit
+//! of the Appwrite CLI.
 //!
 //! This crate parses arguments, talks HTTP and prints. It must hold no platform logic: the
 //! server is started through `wafer_gateway::start`, and the client commands only ever reach
@@ -12,15 +13,19 @@ mod config;
 mod error;
 mod models;
 mod output;
+mod sdk;
 mod serve;
+mod templates;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::commands::build::BuildArgs;
 use crate::commands::deploy::DeployArgs;
 use crate::commands::executions::ExecutionsArgs;
 use crate::commands::functions::FunctionsCommand;
+use crate::commands::init::InitArgs;
 use crate::commands::invoke::InvokeArgs;
 use crate::commands::keys::KeysCommand;
 use crate::commands::logs::LogsArgs;
@@ -33,9 +38,10 @@ use crate::serve::ServeArgs;
 const LONG_ABOUT: &str = "\
 Serverless functions as WebAssembly components.
 
-`wafer serve` runs the server. Every other command is a client of a running server: it finds
-the server, project and key in --endpoint / --project / --key, else WAFER_ENDPOINT /
-WAFER_PROJECT / WAFER_KEY, else the file `wafer login` saved
+`wafer serve` runs the server. `wafer init` writes a new function (Rust, JavaScript or Python)
+and `wafer build` builds it into a component. Every other command is a client of a running
+server: it finds the server, project and key in --endpoint / --project / --key, else
+WAFER_ENDPOINT / WAFER_PROJECT / WAFER_KEY, else the file `wafer login` saved
 ($XDG_CONFIG_HOME/wafer/config.json or ~/.config/wafer/config.json), else
 http://127.0.0.1:8080/v1 and project `default`.
 
@@ -65,11 +71,18 @@ struct Cli {
 enum Command {
     /// Run the server: the /v1 API and the functions' own routes.
     Serve(ServeArgs),
+    /// Write a new function (Rust, JavaScript or Python) from its SDK's starter template.
+    #[command(long_about = commands::init::LONG_ABOUT)]
+    Init(InitArgs),
+    /// Build a function's directory into a component (DIR/build/NAME.wasm).
+    #[command(long_about = commands::build::LONG_ABOUT)]
+    Build(BuildArgs),
     /// Check an endpoint, project and key, and save them for the other commands.
     Login(ClientArgs),
     /// Create, list, show, change and delete functions.
     Functions(Group<FunctionsCommand>),
-    /// Upload a .wasm component (or .tar.gz) as a function's deployment and follow its build.
+    /// Deploy a component (.wasm, .tar.gz) or a function's directory (built first), and follow
+    /// its build.
     Deploy {
         #[command(flatten)]
         args: DeployArgs,
@@ -114,6 +127,8 @@ async fn main() -> ExitCode {
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve::run(args).await,
+        Command::Init(args) => commands::init::run(args),
+        Command::Build(args) => commands::build::run(args),
         Command::Login(client) => commands::login::run(&client).await,
         Command::Functions(group) => {
             commands::functions::run(group.command, &Ctx::connect(&group.client)?).await

@@ -1,6 +1,6 @@
-//! `wafer deploy FUNCTION FILE`: creates the function when it is missing, uploads the file (in
-//! 5 MiB chunks, as the SDKs do, when it is larger), follows the build, and says where the
-//! function answers.
+//! `wafer deploy FUNCTION FILE|DIR`: builds a function's directory first (as `wafer build`),
+//! creates the function when it is missing, uploads the component (in 5 MiB chunks, as the SDKs
+//! do, when it is larger), follows the build, and says where the function answers.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -12,6 +12,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 
 use super::Ctx;
+use super::build;
 use super::functions::{self, Settings};
 use crate::error::CliError;
 use crate::models::{self, Deployment, Function};
@@ -26,12 +27,15 @@ const BUILD_DEADLINE: Duration = Duration::from_secs(15 * 60);
 pub struct DeployArgs {
     /// Function ID; the function is created when it does not exist.
     pub function: String,
-    /// A WASI 0.2 component (.wasm) or a .tar.gz holding one.
+    /// A WASI 0.2 component (.wasm), a .tar.gz holding one, or a function's directory (built
+    /// first, as `wafer build DIR` does).
+    #[arg(value_name = "FILE|DIR")]
     pub file: PathBuf,
     /// Make the deployment active once it is built (otherwise the active one stays).
     #[arg(long)]
     pub activate: bool,
-    /// Runtime of a function created here [default: wasi-0.2].
+    /// Runtime of a function created here [default: the directory's language's, e.g.
+    /// javascript-wasi-0.2, else wasi-0.2].
     #[arg(long)]
     pub runtime: Option<String>,
     /// Name of a function created here [default: its ID].
@@ -45,10 +49,18 @@ pub struct DeployArgs {
     pub entrypoint: Option<String>,
 }
 
-pub async fn run(args: DeployArgs, ctx: &Ctx) -> anyhow::Result<()> {
-    let code = read_code(&args.file)?;
+pub async fn run(mut args: DeployArgs, ctx: &Ctx) -> anyhow::Result<()> {
+    let file = if args.file.is_dir() {
+        let built = build_first(ctx, args.file.clone()).await?;
+        args.runtime
+            .get_or_insert_with(|| built.language.runtime().to_owned());
+        built.path
+    } else {
+        args.file.clone()
+    };
+    let code = read_code(&file)?;
     let function = ensure_function(ctx, &args).await?;
-    let file_name = file_name(&args.file);
+    let file_name = file_name(&file);
     let uploaded = upload(ctx, &args, &file_name, &code).await?;
     let deployment_id = models::parse::<Deployment>(&uploaded)?.id;
     let record = follow_build(ctx, &args.function, &deployment_id).await?;
@@ -59,6 +71,19 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> anyhow::Result<()> {
         report(ctx, &function, &deployment)?;
     }
     ensure_ready(ctx, &deployment)
+}
+
+/// Builds a function's directory (off the async runtime) and says what it built.
+async fn build_first(ctx: &Ctx, dir: PathBuf) -> anyhow::Result<build::Built> {
+    let options = build::Options {
+        quiet: ctx.json,
+        ..build::Options::default()
+    };
+    let built = tokio::task::spawn_blocking(move || build::build(&dir, &options)).await??;
+    if !ctx.json {
+        eprintln!("{}", built.summary());
+    }
+    Ok(built)
 }
 
 /// A build that did not end `ready` is a failure; people get its logs on stderr.

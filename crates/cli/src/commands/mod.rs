@@ -1,9 +1,12 @@
-//! The client commands, one module per command group. Each takes its parsed arguments and a
-//! [`Ctx`] (the API client and the output mode) and prints its result.
+//! The commands, one module per command group. Each client command takes its parsed arguments
+//! and a [`Ctx`] (the API client and the output mode) and prints its result; `init` and `build`
+//! work on local files only.
 
+pub mod build;
 pub mod deploy;
 pub mod executions;
 pub mod functions;
+pub mod init;
 pub mod invoke;
 pub mod keys;
 pub mod login;
