@@ -12,10 +12,25 @@ cargo fmt --all -- --check
 echo "==> JavaScript and Python guest toolchains and example components"
 ./scripts/build-guests.sh
 
+# Every runner's output also goes to this log, so the run ends with one total.
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+
 echo "==> guest SDK unit tests"
-cargo test --locked --manifest-path guest-sdks/rust/Cargo.toml
-(cd guest-sdks/js && node --test test/)
-python3 -m unittest discover -s guest-sdks/python/tests
+cargo test --locked --manifest-path guest-sdks/rust/Cargo.toml 2>&1 | tee -a "$log"
+(cd guest-sdks/js && node --test test/) 2>&1 | tee -a "$log"
+python3 -m unittest discover -v -s guest-sdks/python/tests 2>&1 | tee -a "$log"
 
 echo "==> workspace tests (Rust examples are built on first use)"
-cargo test --locked --workspace
+cargo test --locked --workspace 2>&1 | tee -a "$log"
+
+# cargo's "test result: ok. N passed; M failed", node's "# pass N" / "# fail N", and
+# unittest's "... ok" / "... FAIL|ERROR" lines.
+awk '
+    /^test result:/ { passed += $4; failed += $6 }
+    /^# pass /      { passed += $3 }
+    /^# fail /      { failed += $3 }
+    / \.\.\. ok$/ && /^test_/ { passed += 1 }
+    / \.\.\. (FAIL|ERROR)$/ && /^test_/ { failed += 1 }
+    END { printf "total: %d passed, %d failed\n", passed, failed }
+' "$log"
