@@ -257,15 +257,20 @@ impl TestServer {
         let execution_id = reply
             .header("x-appwrite-execution-id")
             .expect("x-appwrite-execution-id");
-        let path = format!("/v1/functions/{function_id}/executions/{execution_id}");
         for _ in 0..100 {
-            let record = self.send(self.admin(Method::GET, &path)).await;
+            let record = self.get_execution(function_id, execution_id).await;
             if record.status == StatusCode::OK {
                 return record.json();
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("execution {execution_id} of {function_id} was not recorded");
+    }
+
+    /// Reads one execution record with the admin key.
+    pub async fn get_execution(&self, function_id: &str, execution_id: &str) -> Reply {
+        let path = format!("/v1/functions/{function_id}/executions/{execution_id}");
+        self.send(self.admin(Method::GET, &path)).await
     }
 
     /// Runs a synchronous execution through the API.

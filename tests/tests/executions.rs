@@ -13,9 +13,8 @@ async fn wait_for_status(
     execution_id: &str,
     wanted: &[&str],
 ) -> Value {
-    let path = format!("/v1/functions/{function_id}/executions/{execution_id}");
     for _ in 0..300 {
-        let execution = server.send(server.admin(Method::GET, &path)).await.json();
+        let execution = server.get_execution(function_id, execution_id).await.json();
         if wanted.iter().any(|status| execution["status"] == *status) {
             return execution;
         }
@@ -55,10 +54,7 @@ async fn a_synchronous_execution_returns_the_complete_record() {
             .any(|h| h["name"] == "x-test" && h["value"] == "yes")
     );
     let id = execution["$id"].as_str().expect("id");
-    let stored = server
-        .send(server.admin(Method::GET, &format!("/v1/functions/hello/executions/{id}")))
-        .await
-        .json();
+    let stored = server.get_execution("hello", id).await.json();
     assert_eq!(stored["responseBody"], "Hello, World!");
 }
 
@@ -156,10 +152,7 @@ async fn a_scheduled_execution_waits_for_its_time() {
     );
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let id = scheduled["$id"].as_str().expect("id");
-    let still = server
-        .send(server.admin(Method::GET, &format!("/v1/functions/hello/executions/{id}")))
-        .await
-        .json();
+    let still = server.get_execution("hello", id).await.json();
     assert_eq!(still["status"], "scheduled");
     let deleted = server
         .send(server.admin(
@@ -337,10 +330,7 @@ async fn records_and_queued_work_survive_a_restart() {
         .json();
     let server = server.restart().await;
     let id = sync["$id"].as_str().expect("id");
-    let stored = server
-        .send(server.admin(Method::GET, &format!("/v1/functions/hello/executions/{id}")))
-        .await
-        .json();
+    let stored = server.get_execution("hello", id).await.json();
     assert_eq!(stored["responseBody"], "Hello, World!");
     let after = server
         .execute("hello", json!({"method": "GET"}))

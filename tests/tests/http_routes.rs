@@ -30,13 +30,7 @@ async fn a_public_function_answers_raw_http_by_path() {
     assert_eq!(echoed["body"], "payload");
     assert_eq!(echoed["headers"]["x-appwrite-trigger"], "http");
 
-    let record = server
-        .send(server.admin(
-            Method::GET,
-            &format!("/v1/functions/echo/executions/{execution_id}"),
-        ))
-        .await
-        .json();
+    let record = server.get_execution("echo", &execution_id).await.json();
     assert_eq!(record["trigger"], "http");
     assert_eq!(record["requestPath"], "/items/7?color=red");
 }
