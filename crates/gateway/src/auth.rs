@@ -140,14 +140,23 @@ impl FromRequestParts<AppState> for Caller {
         let project_id = header(parts, "x-appwrite-project")
             .unwrap_or(DEFAULT_PROJECT)
             .to_owned();
-        state.store.get_project(&project_id).await.map_err(|_| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "project_not_found",
-                format!("Project with the requested ID '{project_id}' could not be found."),
-            )
-        })?;
-        let principal = resolve_principal(parts, state, &project_id).await?;
+        // A key that belongs to the project proves the project exists (keys are only made for
+        // existing projects), which saves a database read on most API requests.
+        if let Some(key) = matching_key(parts, state, &project_id).await? {
+            return Ok(Caller {
+                project_id,
+                principal: key,
+            });
+        }
+        check_project(state, &project_id).await?;
+        if header(parts, "x-appwrite-key").is_some() {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "user_unauthorized",
+                "The API key is invalid, expired or belongs to another project.",
+            ));
+        }
+        let principal = user_or_guest(parts, state, &project_id)?;
         Ok(Caller {
             project_id,
             principal,
@@ -155,41 +164,54 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-async fn resolve_principal(
+async fn check_project(state: &AppState, project_id: &str) -> Result<(), ApiError> {
+    state
+        .store
+        .get_project(project_id)
+        .await
+        .map(drop)
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "project_not_found",
+                format!("Project with the requested ID '{project_id}' could not be found."),
+            )
+        })
+}
+
+/// The caller's key, when it sends one that is valid for `project_id`.
+async fn matching_key(
     parts: &Parts,
     state: &AppState,
     project_id: &str,
-) -> Result<Principal, ApiError> {
-    if let Some(raw) = header(parts, "x-appwrite-key") {
-        let secret = raw.strip_prefix("standard_").unwrap_or(raw);
-        let key = state.store.find_api_key_by_secret(secret).await?;
-        let key = key
-            .filter(|key| key.project_id == project_id)
-            .filter(|key| key.expire.is_none_or(|expire| expire > Timestamp::now()))
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "user_unauthorized",
-                    "The API key is invalid, expired or belongs to another project.",
-                )
-            })?;
-        return Ok(Principal::Key {
+) -> Result<Option<Principal>, ApiError> {
+    let Some(raw) = header(parts, "x-appwrite-key") else {
+        return Ok(None);
+    };
+    let secret = raw.strip_prefix("standard_").unwrap_or(raw);
+    let key = state.store.find_api_key_by_secret(secret).await?;
+    Ok(key
+        .filter(|key| key.project_id == project_id)
+        .filter(|key| key.expire.is_none_or(|expire| expire > Timestamp::now()))
+        .map(|key| Principal::Key {
             id: key.id,
             scopes: key.scopes,
-        });
+        }))
+}
+
+fn user_or_guest(parts: &Parts, state: &AppState, project_id: &str) -> Result<Principal, ApiError> {
+    let Some(token) = header(parts, "x-appwrite-jwt") else {
+        return Ok(Principal::Guest);
+    };
+    let claims = decode_jwt(&state.jwt_secret, token)?;
+    if claims.project != project_id {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "user_jwt_invalid",
+            "The JWT was issued for another project.",
+        ));
     }
-    if let Some(token) = header(parts, "x-appwrite-jwt") {
-        let claims = decode_jwt(&state.jwt_secret, token)?;
-        if claims.project != project_id {
-            return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "user_jwt_invalid",
-                "The JWT was issued for another project.",
-            ));
-        }
-        return Ok(Principal::User { id: claims.sub });
-    }
-    Ok(Principal::Guest)
+    Ok(Principal::User { id: claims.sub })
 }
 
 /// A fresh 256-bit secret in hex, for keys and the JWT secret.
