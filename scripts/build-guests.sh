@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Builds the JavaScript and Python example functions into WebAssembly components:
+# Builds the JavaScript, Python and C example functions into WebAssembly components:
 #
 #   guest-examples/js/<name>/index.js     -> guest-examples/js/build/<name>.wasm
 #   guest-examples/python/<name>/main.py  -> guest-examples/python/build/<name>.wasm
+#   guest-examples/c/<name>/*.c           -> guest-examples/c/build/<name>.wasm
 #
-# Usage: scripts/build-guests.sh [js] [python]     (no argument: both)
+# Usage: scripts/build-guests.sh [js] [python] [c]     (no argument: all three)
 #
-# Installs the pinned toolchains first: `npm ci` in guest-sdks/js (componentize-js) and a venv
-# with guest-sdks/python/requirements.txt (componentize-py). Idempotent and incremental: a
+# Installs the pinned toolchains first: `npm ci` in guest-sdks/js (componentize-js), a venv
+# with guest-sdks/python/requirements.txt (componentize-py), and for C a venv with
+# guest-sdks/c/requirements.txt (zig) and `npm ci` in guest-sdks/c (jco). Idempotent and incremental: a
 # toolchain is installed again only when its pin changed, and a component is rebuilt only when
 # something it is built from (the example's files, the SDK, the WIT, the toolchain pin) is newer
 # than it. Concurrent runs wait for each other.
@@ -18,6 +20,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 JS_SDK="$ROOT/guest-sdks/js"
+C_SDK="$ROOT/guest-sdks/c"
 PY_SDK="$ROOT/guest-sdks/python"
 PY_VENV="$PY_SDK/.venv"
 JOBS="${WAFER_GUEST_JOBS:-$(n=$(nproc 2>/dev/null || echo 2); echo $((n > 4 ? 4 : n)))}"
@@ -32,11 +35,12 @@ for arg in "$@"; do
   case "$arg" in
     js | javascript) languages+=(js) ;;
     py | python) languages+=(python) ;;
-    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument '$arg' (expected js or python)" ;;
+    c) languages+=(c) ;;
+    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument '$arg' (expected js, python or c)" ;;
   esac
 done
-[ ${#languages[@]} -gt 0 ] || languages=(js python)
+[ ${#languages[@]} -gt 0 ] || languages=(js python c)
 
 # One run at a time: parallel test binaries may call this together.
 mkdir -p "$ROOT/target"
@@ -55,32 +59,38 @@ stale() {
     -print -quit 2>/dev/null)" ]
 }
 
-install_js() {
+# `npm ci` in the SDK directory $1 (naming what it installs: $2) when its lock changed.
+npm_install() {
+  local sdk="$1" what="$2"
   command -v node >/dev/null || die "node is not installed (Node.js 20 or newer is needed)"
   local major
   major="$(node -p 'process.versions.node.split(".")[0]')"
   [ "$major" -ge 20 ] || die "Node.js $major is too old: 20 or newer is needed"
   # npm writes node_modules/.package-lock.json on every install.
-  if stale "$JS_SDK/node_modules/.package-lock.json" "$JS_SDK/package-lock.json" "$JS_SDK/package.json"; then
-    log "installing componentize-js (npm ci in guest-sdks/js)"
+  if stale "$sdk/node_modules/.package-lock.json" "$sdk/package-lock.json" "$sdk/package.json"; then
+    log "installing $what (npm ci in ${sdk#"$ROOT"/})"
     local npm_log
     npm_log="$(mktemp)"
-    if ! (cd "$JS_SDK" && "$NPM" ci --no-audit --no-fund --loglevel=error) >"$npm_log" 2>&1; then
+    if ! (cd "$sdk" && "$NPM" ci --no-audit --no-fund --loglevel=error) >"$npm_log" 2>&1; then
       if grep -q "in sync" "$npm_log"; then
         # A lock written where the registry serves only this platform's optional packages
         # (native bindings of jco's dependencies) lacks the others, and `npm ci` refuses it.
         # `npm install --no-save` installs the same locked versions and leaves the lock alone.
         log "package-lock.json lacks other platforms' optional packages; installing the locked versions with npm install --no-save"
-        (cd "$JS_SDK" && "$NPM" install --no-save --no-audit --no-fund --loglevel=error) >&2
+        (cd "$sdk" && "$NPM" install --no-save --no-audit --no-fund --loglevel=error) >&2
       else
         cat "$npm_log" >&2
         rm -f "$npm_log"
-        die "npm ci failed in guest-sdks/js"
+        die "npm ci failed in ${sdk#"$ROOT"/}"
       fi
     fi
     rm -f "$npm_log"
-    touch "$JS_SDK/node_modules/.package-lock.json"
+    touch "$sdk/node_modules/.package-lock.json"
   fi
+}
+
+install_js() {
+  npm_install "$JS_SDK" componentize-js
 }
 
 install_python() {
@@ -96,6 +106,24 @@ install_python() {
       -r "$PY_SDK/requirements.txt" >&2
     cp "$PY_SDK/requirements.txt" "$marker"
   fi
+}
+
+# C: zig (PyPI ziglang) in guest-sdks/c/.venv, jco (componentNew and the WASI preview1 adapter)
+# in guest-sdks/c/node_modules, and a check that the committed bindings match wit/.
+install_c() {
+  command -v "$PYTHON" >/dev/null || die "$PYTHON is not installed (Python 3.9 or newer is needed for zig)"
+  if [ ! -x "$C_SDK/.venv/bin/python" ]; then
+    log "creating the venv guest-sdks/c/.venv"
+    "$PYTHON" -m venv "$C_SDK/.venv" >&2
+  fi
+  if ! cmp -s "$C_SDK/requirements.txt" "$C_SDK/.venv/.wafer-requirements.txt"; then
+    log "installing zig (pip install -r guest-sdks/c/requirements.txt)"
+    "$C_SDK/.venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+      -r "$C_SDK/requirements.txt" >&2
+    cp "$C_SDK/requirements.txt" "$C_SDK/.venv/.wafer-requirements.txt"
+  fi
+  npm_install "$C_SDK" jco
+  "$C_SDK/bindgen.sh" --verify || die "the C bindings are stale"
 }
 
 # Builds run as background jobs, at most $JOBS at a time; each writes its output to a log that
@@ -178,6 +206,23 @@ for language in "${languages[@]}"; do
         if stale "$out" "$dir" "$PY_SDK/src" "$PY_SDK/build.py" "$PY_SDK/requirements.txt" "$ROOT/wit"; then
           built=$((built + 1))
           spawn "python/$name" "$PY_VENV/bin/python" "$PY_SDK/build.py" "$dir/main.py" -o "$out"
+        else
+          fresh=$((fresh + 1))
+        fi
+      done
+      ;;
+    c)
+      install_c
+      examples="$ROOT/guest-examples/c"
+      for dir in "$examples"/*/; do
+        name="$(basename "$dir")"
+        sources=("$dir"*.c)
+        [ -e "${sources[0]}" ] || continue
+        out="$examples/build/$name.wasm"
+        if stale "$out" "$dir" "$C_SDK/src" "$C_SDK/include" "$C_SDK/bindings" "$C_SDK/build.mjs" \
+          "$C_SDK/package-lock.json" "$C_SDK/requirements.txt"; then
+          built=$((built + 1))
+          spawn "c/$name" node "$C_SDK/build.mjs" "${sources[@]}" -o "$out"
         else
           fresh=$((fresh + 1))
         fi
