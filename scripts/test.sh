@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 echo "==> formatting"
 cargo fmt --all -- --check
 
-echo "==> JavaScript and Python guest toolchains and example components"
+echo "==> JavaScript, Python and C guest toolchains and example components"
 ./scripts/build-guests.sh
 
 # Every runner's output also goes to this log, so the run ends with one total.
