@@ -53,6 +53,13 @@ pub struct ServeArgs {
     /// Sandboxes that may exist at once (pooling allocator slots).
     #[arg(long, env = "WAFER_INSTANCES", default_value_t = 1000)]
     instances: u32,
+    /// Deployments kept instantiation-ready in memory; the rest load from disk on first use.
+    #[arg(long, env = "WAFER_DEPLOYMENT_CACHE", default_value_t = 1000)]
+    deployment_cache: usize,
+    /// Seconds a cached function, deployment, variable set or key is served before it is read
+    /// again (how long another server's change to a shared database can go unseen here).
+    #[arg(long, env = "WAFER_METADATA_TTL", default_value_t = 5)]
+    metadata_ttl: u64,
 }
 
 impl ServeArgs {
@@ -70,6 +77,8 @@ impl ServeArgs {
         config.max_concurrent_per_function = self.max_concurrency_per_function;
         config.max_request_body_bytes = self.max_body_bytes;
         config.engine.max_concurrent_instances = self.instances;
+        config.deployment_cache_capacity = self.deployment_cache.max(1);
+        config.metadata_cache.ttl = std::time::Duration::from_secs(self.metadata_ttl);
         config
     }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use wafer_runtime::EngineConfig;
+use wafer_store::CacheConfig;
 
 /// Defaults applied to every function unless it sets its own.
 #[derive(Clone, Debug)]
@@ -48,6 +49,12 @@ pub struct GatewayConfig {
     /// Longest a synchronous execution request waits.
     pub sync_timeout_cap: Duration,
     pub engine: EngineConfig,
+    /// Deployments the runtime keeps instantiation-ready in memory (least recently used first
+    /// out); the others wait on disk as compiled artifacts.
+    pub deployment_cache_capacity: usize,
+    /// The in-memory copy of functions, deployments, variables and keys. Its TTL bounds how
+    /// long a change made by another gateway sharing the database can go unseen.
+    pub metadata_cache: CacheConfig,
 }
 
 impl GatewayConfig {
@@ -65,6 +72,8 @@ impl GatewayConfig {
             max_request_body_bytes: 30 << 20,
             sync_timeout_cap: Duration::from_secs(30),
             engine: EngineConfig::default(),
+            deployment_cache_capacity: 1_000,
+            metadata_cache: CacheConfig::default(),
         }
     }
 

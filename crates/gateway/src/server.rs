@@ -22,7 +22,7 @@ use tower::Service;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 use wafer_runtime::{Runtime, RuntimeConfig};
-use wafer_store::{MetadataStore, SqliteStore, WriterConfig};
+use wafer_store::{CachedStore, MetadataStore, SqliteStore, WriterConfig};
 
 use crate::config::GatewayConfig;
 use crate::error::ApiError;
@@ -66,11 +66,12 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
     let uploads_dir = data_dir.join("uploads");
     std::fs::create_dir_all(&uploads_dir)?;
 
-    let store: Arc<dyn MetadataStore> = Arc::new(
+    let database: Arc<dyn MetadataStore> = Arc::new(
         SqliteStore::open(data_dir.join("wafer.db"))
             .await
             .context("opening the metadata database")?,
     );
+    let store: Arc<dyn MetadataStore> = Arc::new(CachedStore::new(database, config.metadata_cache));
     let new_admin_key = bootstrap::admin_key(store.as_ref(), config.admin_key.as_deref()).await?;
     let requeued = store.requeue_processing().await?;
     if requeued > 0 {
@@ -82,6 +83,7 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
     let writer = store.spawn_execution_writer(WriterConfig::default())?;
     let runtime = Runtime::new(RuntimeConfig {
         engine: config.engine.clone(),
+        cache_capacity: config.deployment_cache_capacity,
         ..RuntimeConfig::new(data_dir.join("artifacts"))
     })?;
     let jwt_secret = bootstrap::jwt_secret(&data_dir, config.secret.as_deref())?;

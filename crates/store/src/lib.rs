@@ -12,6 +12,9 @@
 //! It must not speak HTTP or know wasmtime: the gateway translates requests into calls on
 //! [`MetadataStore`] and maps [`StoreError`]s to Appwrite errors; the runtime never calls it.
 //!
+//! [`CachedStore`] wraps any backend with a read-through cache of the records every request reads
+//! (keys, projects, functions, deployments, variables), invalidated by its own writes.
+//!
 //! The gateway holds an `Arc<dyn MetadataStore>`. SQLite ([`SqliteStore`]) is the embedded default;
 //! another backend (PostgreSQL) implements the same trait and reuses the SQL builder through its
 //! [`query::Dialect`].
@@ -28,6 +31,7 @@
 //! # let _ = writer; Ok(()) }
 //! ```
 
+mod cached;
 mod error;
 mod ids;
 mod models;
@@ -37,6 +41,7 @@ mod store;
 mod time;
 mod writer;
 
+pub use cached::{CacheConfig, CachedStore};
 pub use error::{Entity, Result, StoreError};
 pub use ids::{MAX_ID_LEN, unique_id, validate_custom_id};
 pub use models::{
