@@ -20,6 +20,7 @@ echo "==> guest SDK unit tests"
 cargo test --locked --manifest-path guest-sdks/rust/Cargo.toml 2>&1 | tee -a "$log"
 (cd guest-sdks/js && node --test test/) 2>&1 | tee -a "$log"
 python3 -m unittest discover -v -s guest-sdks/python/tests 2>&1 | tee -a "$log"
+guest-sdks/c/test/run.sh 2>&1 | tee -a "$log"
 
 echo "==> workspace tests (Rust examples are built on first use)"
 cargo test --locked --workspace 2>&1 | tee -a "$log"

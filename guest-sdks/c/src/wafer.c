@@ -668,6 +668,13 @@ bool exports_wafer_function_handler_handle(exports_wafer_function_handler_reques
     }
 
     free_context(&ctx);
+    /* wit-bindgen 0.61.1's generated request_free frees the strings but not the two lists (its
+     * record destructor misses list types it named in an earlier interface), so free them first
+     * and leave them empty: a fixed generator then finds nothing more to free. */
+    function_list_tuple2_string_string_free(&req->headers);
+    req->headers = (function_list_tuple2_string_string_t){NULL, 0};
+    function_list_u8_free(&req->body);
+    req->body = (function_list_u8_t){NULL, 0};
     exports_wafer_function_handler_request_free(req);
     return ok;
 }
