@@ -15,7 +15,10 @@ use crate::error::{Result, StoreError};
 
 /// Versioned schema migrations, applied in order; `PRAGMA user_version` records how far a database
 /// has come. Never edit a released file: add the next one.
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("../../migrations/001_initial.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("../../migrations/001_initial.sql")),
+    M::up(include_str!("../../migrations/002_partial_queue_index.sql")),
+];
 
 /// Statements prepared once per connection and reused (list queries vary, so keep a few dozen).
 const STATEMENT_CACHE: usize = 64;

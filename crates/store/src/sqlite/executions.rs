@@ -1,6 +1,6 @@
 //! Executions: records, the async queue (claim, requeue) and the batching writer's sink.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
@@ -139,9 +139,10 @@ pub(crate) fn insert(conn: &mut Connection, e: Execution) -> Result<Execution> {
 /// Insert-or-update of a whole record, used by the batching writer. On update the function and
 /// `created_at` of the existing row are kept.
 fn upsert(conn: &Connection, e: &Execution) -> Result<()> {
-    let sql =
-        format!("{INSERT} ON CONFLICT (project_id, id) DO UPDATE SET {MUTABLE_FROM_EXCLUDED}");
-    execute_with(conn, &sql, e).map(drop)
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!("{INSERT} ON CONFLICT (project_id, id) DO UPDATE SET {MUTABLE_FROM_EXCLUDED}")
+    });
+    execute_with(conn, &SQL, e).map(drop)
 }
 
 /// [`MUTABLE`] for `ON CONFLICT DO UPDATE`: every replaced column takes the attempted row's value.
@@ -206,6 +207,10 @@ pub(crate) fn list(conn: &Connection, plan: &ListPlan, count: bool) -> Result<Pa
     list::run(conn, plan, count, LIST_COLUMNS, from_row)
 }
 
+/// The condition of the partial `executions_queue` index (migration 002), repeated in the queue's
+/// queries so SQLite can use the index.
+const QUEUED: &str = "status IN ('waiting', 'scheduled', 'processing')";
+
 pub(crate) fn claim_due(
     conn: &mut Connection,
     now: Timestamp,
@@ -216,7 +221,7 @@ pub(crate) fn claim_due(
     let sql = format!(
         "UPDATE executions SET status = 'processing', updated_at = ?1 WHERE rowid IN ( \
            SELECT rowid FROM executions \
-           WHERE status = 'waiting' OR (status = 'scheduled' AND scheduled_at <= ?1) \
+           WHERE {QUEUED} AND (status = 'waiting' OR (status = 'scheduled' AND scheduled_at <= ?1)) \
            ORDER BY COALESCE(scheduled_at, created_at), created_at, id LIMIT ?2) \
          RETURNING {COLUMNS}"
     );
@@ -241,7 +246,9 @@ pub(crate) fn claim_due(
 
 pub(crate) fn requeue_processing(conn: &mut Connection) -> Result<u64> {
     let requeued = conn
-        .prepare_cached("UPDATE executions SET status = ?1, updated_at = ?2 WHERE status = ?3")?
+        .prepare_cached(&format!(
+            "UPDATE executions SET status = ?1, updated_at = ?2 WHERE {QUEUED} AND status = ?3"
+        ))?
         .execute(params![
             ExecutionStatus::Waiting.as_str(),
             Timestamp::now(),
@@ -265,22 +272,44 @@ pub(crate) struct SqliteExecutionSink {
 impl ExecutionSink for SqliteExecutionSink {
     fn commit_batch(&mut self, batch: &[ExecutionWrite]) -> Result<Vec<Result<()>>> {
         let mut conn = super::lock(&self.writer);
-        let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for write in batch {
-            let savepoint = tx.savepoint()?;
-            match upsert(&savepoint, &write.execution) {
-                Ok(()) => {
-                    savepoint.commit()?;
-                    outcomes.push(Ok(()));
-                }
-                // Dropping the savepoint rolls back just this record.
-                Err(err) => outcomes.push(Err(explain_write_error(err, &write.execution))),
-            }
+        if commit_all(&mut conn, batch)? {
+            return Ok(batch.iter().map(|_| Ok(())).collect());
         }
-        tx.commit()?;
-        Ok(outcomes)
+        commit_each(&mut conn, batch)
     }
+}
+
+/// The common case: every record is fine, so the batch needs no savepoints. Returns false
+/// (having rolled back) when some record fails, so that [`commit_each`] can find which.
+fn commit_all(conn: &mut Connection, batch: &[ExecutionWrite]) -> Result<bool> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for write in batch {
+        if upsert(&tx, &write.execution).is_err() {
+            // Dropping the transaction rolls it back.
+            return Ok(false);
+        }
+    }
+    tx.commit()?;
+    Ok(true)
+}
+
+/// One savepoint per record, so a bad record fails alone and the rest still commit.
+fn commit_each(conn: &mut Connection, batch: &[ExecutionWrite]) -> Result<Vec<Result<()>>> {
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for write in batch {
+        let savepoint = tx.savepoint()?;
+        match upsert(&savepoint, &write.execution) {
+            Ok(()) => {
+                savepoint.commit()?;
+                outcomes.push(Ok(()));
+            }
+            // Dropping the savepoint rolls back just this record.
+            Err(err) => outcomes.push(Err(explain_write_error(err, &write.execution))),
+        }
+    }
+    tx.commit()?;
+    Ok(outcomes)
 }
 
 /// Turns a foreign-key failure (the function is gone) into `NotFound(Function)`.
@@ -296,4 +325,42 @@ fn explain_write_error(err: StoreError, e: &Execution) -> StoreError {
         }
     }
     err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(conn: &Connection, sql: &str) -> String {
+        let mut statement = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("explain");
+        let rows = statement
+            .query_map([], |row| row.get::<_, String>(3))
+            .expect("plan rows");
+        rows.map(|row| row.expect("row"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    #[test]
+    fn the_queue_queries_search_the_partial_index_instead_of_scanning() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let conn = super::super::conn::open_writer(
+            &dir.path().join("wafer.db"),
+            std::time::Duration::from_secs(1),
+        )
+        .expect("open");
+        let claim = format!(
+            "SELECT rowid FROM executions WHERE {QUEUED} AND (status = 'waiting' OR \
+             (status = 'scheduled' AND scheduled_at <= 1))"
+        );
+        let requeue = format!(
+            "UPDATE executions SET status = 'waiting' WHERE {QUEUED} AND status = 'processing'"
+        );
+        for sql in [claim, requeue] {
+            let plan = plan(&conn, &sql);
+            assert!(plan.contains("INDEX executions_queue"), "{sql}: {plan}");
+        }
+    }
 }
