@@ -19,6 +19,12 @@ mod templates;
 
 use std::process::ExitCode;
 
+/// The server allocates and frees many small buffers per request (headers, records, guest
+/// strings) across worker threads; mimalloc's thread-local free lists measured cheaper here
+/// than glibc's malloc, which showed as about a tenth of the server's CPU in profiles.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 
 use crate::commands::build::BuildArgs;
