@@ -90,6 +90,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
         .init();
+    raise_open_file_limit();
     let base_domain = args.base_domain.clone();
     let server = wafer_gateway::start(args.into_config())
         .await
@@ -113,4 +114,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     }
     server.wait().await;
     Ok(())
+}
+
+/// Every client connection, every loaded deployment's compiled code and memory image, and the
+/// database hold file descriptors; a server holding thousands of functions needs more than the
+/// usual soft limit of 1,024, so it raises its own to the hard limit the system allows.
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open file limit"),
+        Err(error) => tracing::warn!(%error, "could not raise the open file limit"),
+    }
 }
