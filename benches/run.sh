@@ -154,6 +154,7 @@ fi
 
 # ---------------------------------------------------------------------------------------------
 # Builds (all incremental: a second run only checks)
+WAFER_GIVEN=${WAFER:-}
 if [ -n "${WAFER:-}" ]; then
     [ -x "$WAFER" ] || die "WAFER=$WAFER is not an executable"
     log "using WAFER=$WAFER (not building wafer-cli)"
@@ -162,6 +163,12 @@ else
     cargo build --quiet --release -p wafer-cli || die "cargo build --release -p wafer-cli failed"
     WAFER=$ROOT/target/release/wafer
 fi
+# The tree the binary was built from (recorded now: commits may land while the run goes on).
+BUILT_FROM="commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [ -n "$(git status --porcelain --untracked-files=no -- crates Cargo.toml Cargo.lock 2>/dev/null)" ]; then
+    BUILT_FROM="$BUILT_FROM with uncommitted changes in crates/"
+fi
+[ -z "${WAFER_GIVEN:-}" ] || BUILT_FROM="given as WAFER=$WAFER_GIVEN; tree at $BUILT_FROM"
 # A private copy: a build landing in target/ during the run must not change the server under
 # test between two of its restarts.
 cp "$WAFER" "$TMP/wafer"
@@ -245,11 +252,8 @@ to_ms() {
         printf "%.3f", n }'
 }
 
-stamp() { # stamp: one line saying when, on which commit and under which load a section ran
-    local commit dirty
-    commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-    dirty=$(git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo ", with uncommitted changes" || true)
-    echo "_Measured $(date -u '+%Y-%m-%d %H:%M UTC') by \`benches/run.sh\` (commit ${commit}${dirty}; ${WAFER_VERSION_LINE}); load average (1/5/15 min) at the start of the section: $(cut -d' ' -f1-3 /proc/loadavg)._"
+stamp() { # stamp: one line saying when, on which build and under which load a section ran
+    echo "_Measured $(date -u '+%Y-%m-%d %H:%M UTC') by \`benches/run.sh\` (${WAFER_VERSION_LINE}, ${BUILT_FROM}); load average (1/5/15 min) at the start of the section: $(cut -d' ' -f1-3 /proc/loadavg)._"
 }
 
 declare -A RPS P50 P99 REQS ERRS NOTE URL ARGS_OHA
@@ -297,7 +301,9 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 s, p = d["summary"], d["latencyPercentiles"]
 codes = d.get("statusCodeDistribution", {})
-bad = sum(n for c, n in codes.items() if not str(c).startswith("2")) + sum(d.get("errorDistribution", {}).values())
+# requests still in flight when -z ends are "aborted due to deadline": not failures
+errors = {k: n for k, n in d.get("errorDistribution", {}).items() if "deadline" not in k}
+bad = sum(n for c, n in codes.items() if not str(c).startswith("2")) + sum(errors.values())
 print(f'{s["requestsPerSec"]:.0f} {p["p50"] * 1000:.3f} {p["p99"] * 1000:.3f} {bad}')
 PY
 )
@@ -492,7 +498,7 @@ OHA_VERSION=$({ [ -x "$OHA" ] && "$OHA" --version 2>/dev/null; } || echo "oha (n
     cat <<EOF
 - CPU: ${CPU_MODEL}, \`nproc\` = $(nproc); memory $(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
 - Kernel: \`uname -r\` = $(uname -r); \`ulimit -n\` = $(ulimit -n); \`vm.max_map_count\` = $(cat /proc/sys/vm/max_map_count)
-- wafer: ${WAFER_VERSION_LINE}, commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown), wasmtime 48.0.8 (embedded)
+- wafer: ${WAFER_VERSION_LINE} (${BUILT_FROM}), wasmtime 48.0.8 (embedded)
 - wasmtime-cli (baseline B): ${WASMTIME_VERSION_LINE/#(not used)/$WASMTIME_VERSION, pinned (not run by the last run)}
 - hyper (baseline A): ${HYPER_VERSION}
 - $(rustc --version); Python $(python3 -c 'import platform; print(platform.python_version())')
