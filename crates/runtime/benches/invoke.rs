@@ -2,8 +2,10 @@
 //! concurrent, against a straightforward wasmtime embedding measured in the same run.
 //!
 //! Run with `cargo bench -p wafer-runtime --bench invoke`. Set `WAFER_BENCH_ITERATIONS` to
-//! change the number of invocations per measurement, and `WAFER_BENCH_PROFILE=1` to run only
-//! the serial wafer measurement (for a profiler).
+//! change the number of invocations per measurement, `WAFER_BENCH_PROFILE=1` to run only
+//! the serial wafer measurement (for a profiler), and `WAFER_BENCH_COMPONENT=<path.wasm>` to
+//! measure another hello component (e.g. `guest-examples/js/build/hello.wasm`; compiling a
+//! 12–18 MB one takes a while, twice). The opt-in instance reuse is measured alongside.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,6 +14,7 @@ use wafer_runtime::{Limits, OutboundPolicy, Request, Runtime, RuntimeConfig};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, PoolingAllocationConfig, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 fn hello_request() -> Request {
     Request {
@@ -49,7 +52,19 @@ struct Baseline {
 
 struct BaselineState {
     wasi: WasiCtx,
+    http: WasiHttpCtx,
     table: ResourceTable,
+}
+
+/// JavaScript and Python components import `wasi:http` types even when they make no request.
+impl WasiHttpView for BaselineState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: wasmtime_wasi_http::default_hooks(),
+        }
+    }
 }
 
 impl WasiView for BaselineState {
@@ -69,6 +84,7 @@ impl Baseline {
         let component = Component::new(&engine, bytes).expect("component");
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).expect("wasi");
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).expect("http");
         wasmtime_wasi_http_free_context(&mut linker);
         Self {
             engine,
@@ -81,6 +97,7 @@ impl Baseline {
         let wasi = WasiCtxBuilder::new().envs(env).build();
         let state = BaselineState {
             wasi,
+            http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
         };
         let mut store = Store::new(&self.engine, state);
@@ -110,8 +127,7 @@ impl Baseline {
     }
 }
 
-/// The hello guest imports only WASI and the wafer context (no wasi:http), so the baseline
-/// links the context with functions that discard their input.
+/// The baseline links the wafer context with functions that discard their input.
 fn wasmtime_wasi_http_free_context(linker: &mut Linker<BaselineState>) {
     let mut context = linker
         .instance("wafer:function/context@0.1.0")
@@ -128,8 +144,16 @@ fn per_call(elapsed: Duration, calls: usize) -> f64 {
     elapsed.as_secs_f64() * 1e6 / calls as f64
 }
 
-async fn serial_wafer(runtime: &Runtime, id: &wafer_runtime::DeploymentId, n: usize) -> f64 {
-    let limits = Limits::default();
+async fn serial_wafer(
+    runtime: &Runtime,
+    id: &wafer_runtime::DeploymentId,
+    n: usize,
+    reuse_instance: bool,
+) -> f64 {
+    let limits = Limits {
+        reuse_instance,
+        ..Limits::default()
+    };
     let env = env();
     let outbound = OutboundPolicy::deny_all();
     let started = Instant::now();
@@ -184,7 +208,10 @@ async fn concurrent_wafer(
 }
 
 fn main() {
-    let bytes = wafer_testkit::rust_example_bytes("hello");
+    let bytes = match std::env::var_os("WAFER_BENCH_COMPONENT") {
+        Some(path) => std::fs::read(&path).expect("WAFER_BENCH_COMPONENT is readable"),
+        None => wafer_testkit::rust_example_bytes("hello"),
+    };
     let n = iterations();
     let dir = tempfile::tempdir().expect("tempdir");
     let runtime = Arc::new(Runtime::new(RuntimeConfig::new(dir.path())).expect("runtime"));
@@ -199,17 +226,18 @@ fn main() {
         .id;
     if std::env::var_os("WAFER_BENCH_PROFILE").is_some() {
         // Only the measured path, for profilers: warm up, then invoke serially.
-        serial.block_on(serial_wafer(&runtime, &id, n / 10 + 1));
-        let wafer_us = serial.block_on(serial_wafer(&runtime, &id, n));
+        serial.block_on(serial_wafer(&runtime, &id, n / 10 + 1, false));
+        let wafer_us = serial.block_on(serial_wafer(&runtime, &id, n, false));
         println!("wafer, serial, one thread: {wafer_us:.1} µs/invocation");
         return;
     }
     let baseline = Baseline::new(&bytes);
     // Warm up both paths (page faults, pool slots, caches) before measuring.
-    serial.block_on(serial_wafer(&runtime, &id, n / 10 + 1));
+    serial.block_on(serial_wafer(&runtime, &id, n / 10 + 1, false));
     serial.block_on(serial_baseline(&baseline, n / 10 + 1));
-    let wafer_us = serial.block_on(serial_wafer(&runtime, &id, n));
+    let wafer_us = serial.block_on(serial_wafer(&runtime, &id, n, false));
     let baseline_us = serial.block_on(serial_baseline(&baseline, n));
+    let reuse_us = serial.block_on(serial_wafer(&runtime, &id, n, true));
 
     let parallel = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -218,12 +246,14 @@ fn main() {
         .expect("tokio");
     let rps = parallel.block_on(concurrent_wafer(runtime.clone(), id.clone(), n, 64));
 
-    println!("instantiate+call of the Rust hello component ({n} invocations each)");
+    println!("instantiate+call of the hello component ({n} invocations each)");
     println!("| measurement | value |");
     println!("|---|---|");
     println!("| wafer, serial, one thread | {wafer_us:.1} µs/invocation |");
     println!("| baseline (plain wasmtime embedding), serial | {baseline_us:.1} µs/invocation |");
     println!("| wafer / baseline time | {:.2} |", wafer_us / baseline_us);
+    println!("| wafer, opt-in instance reuse, serial | {reuse_us:.1} µs/invocation |");
+    println!("| reuse / baseline time | {:.3} |", reuse_us / baseline_us);
     println!("| wafer, 64 in flight on 2 worker threads | {rps:.0} invocations/s |");
     println!("| allocation mode | {:?} |", runtime.allocation_mode());
     // Without the ioctl the pool releases guest memory with madvise: much slower.

@@ -8,12 +8,15 @@ use wasmtime::component::{ComponentExportIndex, InstancePre};
 
 use crate::artifacts::DeploymentId;
 use crate::host::HostState;
+use crate::warm::WarmPool;
 
 /// A deployment linked against the host and resolved to its handler: instantiating it is
 /// the only per-invocation work left.
 pub(crate) struct PreparedDeployment {
     pub(crate) pre: InstancePre<HostState>,
     pub(crate) handle: ComponentExportIndex,
+    /// Instances kept for invocations that opt into reuse; dropped with the deployment.
+    pub(crate) warm: WarmPool,
 }
 
 pub(crate) struct DeploymentCache {

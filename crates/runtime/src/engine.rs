@@ -19,6 +19,15 @@ pub struct EngineConfig {
     /// Use the pooling allocator (falls back to on-demand allocation when it cannot reserve
     /// its address space).
     pub pooling: bool,
+    /// Dirty bytes of a linear memory reset in place (rather than released to the kernel) when
+    /// its pool slot is freed; see [`keep_slots_resident`]. Only used with `PAGEMAP_SCAN`.
+    pub memory_keep_resident_bytes: usize,
+    /// Instances kept idle for reuse across all deployments, for invocations that opt into
+    /// reuse ([`Limits::reuse_instance`](crate::Limits::reuse_instance)). Each holds a pool
+    /// slot, so this is also how many slots reuse may take from fresh invocations.
+    pub max_idle_instances: usize,
+    /// Idle instances kept per deployment (and per environment and policy).
+    pub max_idle_instances_per_deployment: usize,
 }
 
 impl Default for EngineConfig {
@@ -27,6 +36,9 @@ impl Default for EngineConfig {
             max_concurrent_instances: 1_000,
             max_memory_bytes: 4 << 30,
             pooling: true,
+            memory_keep_resident_bytes: DEFAULT_MEMORY_KEEP_RESIDENT,
+            max_idle_instances: 64,
+            max_idle_instances_per_deployment: 4,
         }
     }
 }
@@ -45,8 +57,8 @@ const TABLES_PER_COMPONENT: u32 = 4;
 const TABLE_ELEMENTS: usize = 100_000;
 const COMPONENT_INSTANCE_BYTES: usize = 4 << 20;
 /// Dirty bytes per linear memory / table reset in place rather than released to the kernel
-/// when a slot is freed (see [`keep_slots_resident`]). Small functions dirty a few pages.
-const MEMORY_KEEP_RESIDENT: usize = 1 << 20;
+/// when a slot is freed (see [`keep_slots_resident`]).
+pub const DEFAULT_MEMORY_KEEP_RESIDENT: usize = 1 << 20;
 const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 
 /// Which allocation strategy the engine ended up with, and why.
@@ -104,7 +116,7 @@ fn pooling_config(config: &EngineConfig) -> PoolingAllocationConfig {
         .table_elements(TABLE_ELEMENTS)
         .max_component_instance_size(COMPONENT_INSTANCE_BYTES)
         .max_memory_size(config.max_memory_bytes as usize);
-    keep_slots_resident(&mut pool);
+    keep_slots_resident(&mut pool, config.memory_keep_resident_bytes);
     pool
 }
 
@@ -121,14 +133,14 @@ fn pooling_config(config: &EngineConfig) -> PoolingAllocationConfig {
 /// memories keep nothing resident there. A table's used entries sit at its start, so tables
 /// keep a little resident either way.
 ///
-/// The price is resident memory: at most `MEMORY_KEEP_RESIDENT` per memory slot and
+/// The price is resident memory: at most `memory_keep_resident` per memory slot and
 /// `TABLE_KEEP_RESIDENT` per table slot that has ever been used, i.e. the pool keeps up to that
 /// much of its high-water mark.
-fn keep_slots_resident(pool: &mut PoolingAllocationConfig) {
+fn keep_slots_resident(pool: &mut PoolingAllocationConfig, memory_keep_resident: usize) {
     pool.table_keep_resident(TABLE_KEEP_RESIDENT);
     if PoolingAllocationConfig::is_pagemap_scan_available() {
         pool.pagemap_scan(Enabled::Auto)
-            .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT);
+            .linear_memory_keep_resident(memory_keep_resident);
     } else {
         tracing::info!(
             "PAGEMAP_SCAN is unavailable (Linux < 6.7?): guest memory is released with madvise \

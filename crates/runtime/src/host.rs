@@ -94,6 +94,11 @@ impl MemoryLimiter {
             peak: 0,
         }
     }
+
+    /// Starts a new invocation's peak from what a reused instance already holds.
+    pub(crate) fn begin_invocation(&mut self) {
+        self.peak = self.in_use;
+    }
 }
 
 /// Tables are capped by the engine's pool; this bound only keeps on-demand engines sane.

@@ -16,6 +16,13 @@ pub struct Limits {
     pub max_response_bytes: usize,
     /// Characters of logs (and, separately, of errors) kept; older output is dropped.
     pub max_log_chars: usize,
+    /// Opt-in: run on an instance kept from an earlier successful invocation of the same
+    /// deployment (with the same environment, outbound policy and memory and log limits)
+    /// instead of a fresh one. Off by default: the guest's globals, heap and open handles then
+    /// survive between calls, which is an isolation trade-off the function's owner must
+    /// accept. Every other limit still holds per call, and an instance that fails in any way
+    /// is discarded. See the crate documentation for what it saves.
+    pub reuse_instance: bool,
 }
 
 impl Limits {
@@ -34,6 +41,7 @@ impl Default for Limits {
             memory_bytes: Self::DEFAULT_MEMORY_BYTES,
             max_response_bytes: Self::DEFAULT_MAX_RESPONSE_BYTES,
             max_log_chars: Self::DEFAULT_MAX_LOG_CHARS,
+            reuse_instance: false,
         }
     }
 }

@@ -24,6 +24,7 @@ use crate::outcome::{
     ExecutionStatus, Failure, InvocationOutcome, check_response, failure_response,
 };
 use crate::validate::{CompileError, check_binary_kind, check_world};
+use crate::warm::{HandleFunc, IdleBudget, WarmInstance, WarmKey, WarmPool};
 
 /// Where a runtime keeps its files and how large its engine and cache are.
 #[derive(Clone, Debug)]
@@ -96,6 +97,7 @@ pub struct Runtime {
     max_memory_bytes: u64,
     compilations: AtomicU64,
     artifact_loads: AtomicU64,
+    idle_budget: IdleBudget,
     _ticker: EpochTicker,
 }
 
@@ -112,6 +114,9 @@ impl Runtime {
         })?;
         let ticker = EpochTicker::start(&engine).map_err(|e| engine_error(&e))?;
         let capacity = NonZeroUsize::new(config.cache_capacity).unwrap_or(NonZeroUsize::MIN);
+        // Idle instances hold pool slots; never let them take more than a quarter of the pool.
+        let max_idle = (config.engine.max_idle_instances)
+            .min(config.engine.max_concurrent_instances as usize / 4);
         Ok(Self {
             engine,
             linker: Arc::new(linker),
@@ -122,6 +127,7 @@ impl Runtime {
             max_memory_bytes: config.engine.max_memory_bytes,
             compilations: AtomicU64::new(0),
             artifact_loads: AtomicU64::new(0),
+            idle_budget: IdleBudget::new(max_idle, config.engine.max_idle_instances_per_deployment),
             _ticker: ticker,
         })
     }
@@ -278,10 +284,9 @@ impl Runtime {
         };
         let mut store = Store::new(&self.engine, HostState::new(&limits, env, outbound));
         store.limiter(|state| &mut state.memory);
-        // Fuel is enabled in every engine this runtime builds, so these cannot fail.
-        let _ = store.set_fuel(limits.fuel);
+        // Fuel is enabled in every engine this runtime builds, so this cannot fail.
         let _ = store.fuel_async_yield_interval(Some(FUEL_YIELD_INTERVAL));
-        store.set_epoch_deadline(ticks_for(limits.timeout));
+        arm(&mut store, &limits);
         store
     }
 
@@ -298,20 +303,35 @@ impl Runtime {
         async move {
             let prepared = self.prepared(id).await?;
             let started = Instant::now();
-            let mut store = self.new_store(limits, env, outbound);
-            let run = run_guest(&prepared, &mut store, request, limits);
+            let key = limits
+                .reuse_instance
+                .then(|| WarmKey::new(limits, env, outbound));
+            let (mut store, handle) = match key.as_ref().and_then(|key| prepared.warm.take(key)) {
+                Some(mut warm) => {
+                    arm(&mut warm.store, limits);
+                    (warm.store, Some(warm.handle))
+                }
+                None => (self.new_store(limits, env, outbound), None),
+            };
+            let run = run_guest(&prepared, &mut store, handle, request, limits);
             // The epoch deadline stops a guest that computes; this stops one that waits on
             // the host (an outbound request, a sleep) past its time.
-            let result = match tokio::time::timeout(limits.timeout, run).await {
-                Ok(Ok(response)) => Ok(response),
-                Ok(Err(RunError::Failed(failure))) => Err(failure),
+            let (result, handle) = match tokio::time::timeout(limits.timeout, run).await {
+                Ok(Ok((response, handle))) => (Ok(response), Some(handle)),
+                Ok(Err(RunError::Failed(failure))) => (Err(failure), None),
                 Ok(Err(RunError::PoolExhausted)) => {
                     return Err(InvokeError::Overloaded(self.max_instances));
                 }
-                Err(_elapsed) => Err(Failure::Timeout),
+                Err(_elapsed) => (Err(Failure::Timeout), None),
             };
             let duration = started.elapsed();
-            let outcome = finish(store, result, limits, duration);
+            let outcome = finish(&mut store, result, limits, duration);
+            // Only an instance whose call succeeded is kept: after a trap, a timeout or a
+            // failed response its state may be half-updated.
+            if let (Some(key), Some(handle), None) = (key, handle, &outcome.failure) {
+                let instance = WarmInstance { store, handle, key };
+                prepared.warm.put(instance, &self.idle_budget);
+            }
             // Debug, not info: the caller records every outcome itself, and a line per
             // invocation at info would flood logs at high request rates.
             tracing::debug!(
@@ -368,44 +388,68 @@ fn prepare(
     let pre = linker
         .instantiate_pre(component)
         .map_err(|error| format!("{error:#}"))?;
-    Ok(PreparedDeployment { pre, handle })
+    Ok(PreparedDeployment {
+        pre,
+        handle,
+        warm: WarmPool::default(),
+    })
 }
 
+/// Gives a store this invocation's CPU budget and deadline (a reused store gets them anew).
+fn arm(store: &mut Store<HostState>, limits: &Limits) {
+    // Fuel is enabled in every engine this runtime builds, so this cannot fail.
+    let _ = store.set_fuel(limits.fuel);
+    store.set_epoch_deadline(ticks_for(limits.timeout));
+    store.data_mut().memory.begin_invocation();
+}
+
+/// Instantiates the deployment unless a reused instance's handler is given, then calls it.
+/// Returns the handler too, so a caller that opted into reuse can keep the instance.
 async fn run_guest(
     prepared: &PreparedDeployment,
     store: &mut Store<HostState>,
+    handle: Option<HandleFunc>,
     request: Request,
     limits: &Limits,
-) -> Result<Response, RunError> {
+) -> Result<(Response, HandleFunc), RunError> {
     let wasm_failure = |error| Failure::from_wasm_error(error, limits);
-    let instance = match prepared.pre.instantiate_async(&mut *store).await {
-        Ok(instance) => instance,
-        Err(error) if error.is::<PoolConcurrencyLimitError>() => {
-            return Err(RunError::PoolExhausted);
+    let handle = match handle {
+        Some(handle) => handle,
+        None => {
+            let instance = match prepared.pre.instantiate_async(&mut *store).await {
+                Ok(instance) => instance,
+                Err(error) if error.is::<PoolConcurrencyLimitError>() => {
+                    return Err(RunError::PoolExhausted);
+                }
+                Err(error) => return Err(wasm_failure(error).into()),
+            };
+            instance
+                .get_typed_func::<(Request,), (Result<Response, String>,)>(
+                    &mut *store,
+                    &prepared.handle,
+                )
+                .map_err(wasm_failure)?
         }
-        Err(error) => return Err(wasm_failure(error).into()),
     };
-    let handle = instance
-        .get_typed_func::<(Request,), (Result<Response, String>,)>(&mut *store, &prepared.handle)
-        .map_err(wasm_failure)?;
     let (result,) = handle
         .call_async(&mut *store, (request,))
         .await
         .map_err(wasm_failure)?;
     let response = result.map_err(Failure::Guest)?;
     check_response(&response, limits)?;
-    Ok(response)
+    Ok((response, handle))
 }
 
-/// Turns the store's captured output and the guest's result into the outcome.
+/// Turns the store's captured output and the guest's result into the outcome, leaving the
+/// output buffers empty for a reused instance's next call.
 fn finish(
-    store: Store<HostState>,
+    store: &mut Store<HostState>,
     result: Result<Response, Failure>,
     limits: &Limits,
     duration: Duration,
 ) -> InvocationOutcome {
     let fuel_consumed = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
-    let state = store.into_data();
+    let state = store.data();
     let logs = state.logs.take_text();
     let mut errors = state.errors.take_text();
     let peak_memory_bytes = state.memory.peak;
