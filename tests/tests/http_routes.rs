@@ -18,10 +18,6 @@ async fn a_public_function_answers_raw_http_by_path() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-    let execution_id = reply
-        .header("x-appwrite-execution-id")
-        .expect("execution id")
-        .to_owned();
     let echoed: Value = reply.json();
     assert_eq!(echoed["method"], "PUT");
     assert_eq!(echoed["path"], "/items/7");
@@ -30,7 +26,7 @@ async fn a_public_function_answers_raw_http_by_path() {
     assert_eq!(echoed["body"], "payload");
     assert_eq!(echoed["headers"]["x-appwrite-trigger"], "http");
 
-    let record = server.get_execution("echo", &execution_id).await.json();
+    let record = server.execution_behind("echo", &reply).await;
     assert_eq!(record["trigger"], "http");
     assert_eq!(record["requestPath"], "/items/7?color=red");
 }

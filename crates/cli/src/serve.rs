@@ -60,6 +60,10 @@ pub struct ServeArgs {
     /// again (how long another server's change to a shared database can go unseen here).
     #[arg(long, env = "WAFER_METADATA_TTL", default_value_t = 5)]
     metadata_ttl: u64,
+    /// Make function routes answer only once their execution record is durable (an fsync
+    /// later), as the executions API always does.
+    #[arg(long, env = "WAFER_DURABLE_ROUTE_RECORDS")]
+    durable_route_records: bool,
 }
 
 impl ServeArgs {
@@ -79,6 +83,7 @@ impl ServeArgs {
         config.engine.max_concurrent_instances = self.instances;
         config.deployment_cache_capacity = self.deployment_cache.max(1);
         config.metadata_cache.ttl = std::time::Duration::from_secs(self.metadata_ttl);
+        config.durable_route_records = self.durable_route_records;
         config
     }
 }

@@ -55,6 +55,10 @@ pub struct GatewayConfig {
     /// The in-memory copy of functions, deployments, variables and keys. Its TTL bounds how
     /// long a change made by another gateway sharing the database can go unseen.
     pub metadata_cache: CacheConfig,
+    /// Whether a function route waits until its execution record is durable before answering.
+    /// Off by default: the record is committed within milliseconds by the batching writer, and
+    /// a crash in that window loses it. The executions API always waits.
+    pub durable_route_records: bool,
 }
 
 impl GatewayConfig {
@@ -74,6 +78,7 @@ impl GatewayConfig {
             engine: EngineConfig::default(),
             deployment_cache_capacity: 1_000,
             metadata_cache: CacheConfig::default(),
+            durable_route_records: false,
         }
     }
 

@@ -222,6 +222,21 @@ fn guest_request(invocation: &Invocation, execution_id: &str) -> Request {
     }
 }
 
+/// Who waits on a run: that decides what its record keeps and when [`run`] returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Waiter {
+    /// The executions API answers with the record itself: it keeps the response body and is
+    /// durable before `run` returns.
+    Api,
+    /// A function route answers with the function's own response: the record keeps the body
+    /// and is handed to the batching writer, which commits it within one group commit
+    /// (milliseconds), unless the server is configured to make route records durable first.
+    Route,
+    /// The queue worker: nobody reads the response body; the record is durable before the
+    /// worker moves on.
+    Queue,
+}
+
 /// Runs `execution` (already created) to its end and writes the finished record. Returns the
 /// record and the full outcome (for callers that answer with the raw response).
 pub async fn run(
@@ -229,8 +244,9 @@ pub async fn run(
     function: &Function,
     mut execution: Execution,
     invocation: &Invocation,
-    keep_response_body: bool,
+    waiter: Waiter,
 ) -> ApiResult<(Execution, Option<InvocationOutcome>)> {
+    let keep_response_body = waiter != Waiter::Queue;
     let limits = limits(state, function);
     let result = invoke_runtime(state, function, &execution, invocation, &limits).await;
     let outcome = match result {
@@ -250,7 +266,13 @@ pub async fn run(
     }
     execution.request_body = Vec::new();
     execution.updated_at = Timestamp::now();
-    state.writer.write(execution.clone()).await?;
+    if waiter == Waiter::Route && !state.config.durable_route_records {
+        // The caller gets the function's response, not the record: it need not wait for an
+        // fsync, whose tail on a busy disk is longer than the whole invocation.
+        state.writer.enqueue(execution.clone()).await?;
+    } else {
+        state.writer.write(execution.clone()).await?;
+    }
     Ok((execution, outcome))
 }
 

@@ -101,7 +101,15 @@ async fn run_queued(state: AppState, mut execution: Execution) {
         },
     };
     // Async executions keep no response body, as in Appwrite.
-    if let Err(error) = invoke::run(&state, &function, execution, &invocation, false).await {
+    if let Err(error) = invoke::run(
+        &state,
+        &function,
+        execution,
+        &invocation,
+        invoke::Waiter::Queue,
+    )
+    .await
+    {
         tracing::error!(error = %error.message, "a queued execution could not be recorded");
     }
 }

@@ -57,7 +57,8 @@ impl Default for WriterConfig {
 
 struct Job {
     record: ExecutionWrite,
-    ack: oneshot::Sender<Result<()>>,
+    /// `None` for a record nobody waits on: its failure is logged instead.
+    ack: Option<oneshot::Sender<Result<()>>>,
 }
 
 /// Handle to the batching writer. Cheap to clone; the background thread stops when the last clone is
@@ -93,10 +94,21 @@ impl ExecutionWriter {
         let (ack, done) = oneshot::channel();
         let job = Job {
             record: record.into(),
-            ack,
+            ack: Some(ack),
         };
         self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
         done.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Queues one record without waiting for its commit (which follows within one group commit,
+    /// typically milliseconds); a failure to store it is logged. Waits while the queue is full,
+    /// so a slow database still slows callers down rather than letting memory grow.
+    pub async fn enqueue(&self, record: impl Into<ExecutionWrite>) -> Result<()> {
+        let job = Job {
+            record: record.into(),
+            ack: None,
+        };
+        self.jobs.send(job).await.map_err(|_| StoreError::Closed)
     }
 }
 
@@ -136,9 +148,17 @@ fn commit(sink: &mut dyn ExecutionSink, batch: &mut Vec<Job>) {
         }
     };
     tracing::trace!(records = records.len(), "execution batch committed");
-    for (ack, outcome) in acks.into_iter().zip(outcomes) {
-        // A caller that stopped waiting (its request was cancelled) no longer needs the answer.
-        let _ = ack.send(outcome);
+    for ((ack, outcome), record) in acks.into_iter().zip(outcomes).zip(&records) {
+        match ack {
+            // A caller that stopped waiting (its request was cancelled) no longer needs the answer.
+            Some(ack) => drop(ack.send(outcome)),
+            None => {
+                if let Err(err) = outcome {
+                    let execution = &record.execution;
+                    tracing::error!(%err, execution = %execution.id, function = %execution.function_id, "execution record not stored");
+                }
+            }
+        }
     }
 }
 
@@ -215,6 +235,45 @@ mod tests {
         fn commit_batch(&mut self, _batch: &[ExecutionWrite]) -> Result<Vec<Result<()>>> {
             Err(StoreError::backend_msg("disk full"))
         }
+    }
+
+    /// Commits nothing until the test opens its gate.
+    struct GatedSink {
+        gate: std::sync::mpsc::Receiver<()>,
+        committed: Arc<Mutex<usize>>,
+    }
+
+    impl ExecutionSink for GatedSink {
+        fn commit_batch(&mut self, batch: &[ExecutionWrite]) -> Result<Vec<Result<()>>> {
+            let _ = self.gate.recv();
+            *self.committed.lock().unwrap() += batch.len();
+            Ok(batch.iter().map(|_| Ok(())).collect())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn enqueued_records_are_committed_without_their_callers_waiting() {
+        let (open, gate) = std::sync::mpsc::sync_channel(0);
+        let committed = Arc::new(Mutex::new(0));
+        let sink = GatedSink {
+            gate,
+            committed: Arc::clone(&committed),
+        };
+        let writer = ExecutionWriter::spawn(Box::new(sink), WriterConfig::default()).unwrap();
+        for i in 0..10 {
+            let record = Execution {
+                id: i.to_string(),
+                ..Execution::default()
+            };
+            // Returns although no commit can happen yet.
+            writer.enqueue(record).await.unwrap();
+        }
+        assert_eq!(*committed.lock().unwrap(), 0);
+        // Open the gate for every batch from now on (each send waits for a commit to take it);
+        // a waiting write queued behind the enqueued records resolves once all are committed.
+        std::thread::spawn(move || while open.send(()).is_ok() {});
+        writer.write(Execution::default()).await.unwrap();
+        assert_eq!(*committed.lock().unwrap(), 11);
     }
 
     #[tokio::test]

@@ -303,7 +303,14 @@ async fn run_sync(
     let task_function = function.clone();
     let running = tokio::spawn(async move {
         let _permit = permit;
-        invoke::run(&task_state, &task_function, execution, &invocation, true).await
+        invoke::run(
+            &task_state,
+            &task_function,
+            execution,
+            &invocation,
+            invoke::Waiter::Api,
+        )
+        .await
     });
     match tokio::time::timeout(wait, running).await {
         Ok(Ok(result)) => result.map(|(execution, _)| execution),

@@ -146,7 +146,14 @@ async fn serve(
         &invocation,
         ExecutionStatus::Processing,
     );
-    let (execution, outcome) = invoke::run(&state, &function, execution, &invocation, true).await?;
+    let (execution, outcome) = invoke::run(
+        &state,
+        &function,
+        execution,
+        &invocation,
+        invoke::Waiter::Route,
+    )
+    .await?;
     drop(permit);
     Ok(raw_response(&execution.id, outcome))
 }
