@@ -28,6 +28,7 @@ pub struct Function {
     pub memory: Option<u64>,
     pub fuel: Option<u64>,
     pub outbound_hosts: Vec<String>,
+    pub reuse_instances: bool,
     pub vars: Vec<Variable>,
 }
 

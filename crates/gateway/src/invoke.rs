@@ -157,6 +157,7 @@ fn limits(state: &AppState, function: &Function) -> Limits {
         fuel: function.fuel.unwrap_or(defaults.fuel),
         memory_bytes: u64::from(memory_mb) << 20,
         max_response_bytes: defaults.max_response_bytes,
+        reuse_instance: function.reuse_instances,
         ..Limits::default()
     }
 }

@@ -64,6 +64,7 @@ pub fn function(function: &Function, vars: &[Variable]) -> Value {
         "fuel": function.fuel,
         "memory": function.memory_mb,
         "outboundHosts": function.outbound_hosts,
+        "reuseInstances": function.reuse_instances,
         "runtimeVersion": runtime_version(&function.runtime),
     })
 }

@@ -104,6 +104,9 @@ pub struct Function {
     pub memory_mb: Option<u32>,
     /// wafer: hosts the function may reach over outbound HTTP.
     pub outbound_hosts: Vec<String>,
+    /// wafer: keep a warm instance between calls (guest state survives from one call to the
+    /// next of this function) instead of a fresh sandbox per call.
+    pub reuse_instances: bool,
     /// wafer: when the cron scheduler should next run this function.
     pub next_schedule_at: Option<Timestamp>,
 }

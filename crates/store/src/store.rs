@@ -58,7 +58,7 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn get_function(&self, project_id: &str, id: &str) -> Result<Function>;
     /// Replaces the mutable fields: name, runtime, execute, events, schedule, timeout, enabled,
     /// logging, entrypoint, commands, scopes, specification, fuel, memory_mb, outbound_hosts,
-    /// next_schedule_at. The deployment fields are managed by the deployment methods.
+    /// reuse_instances, next_schedule_at. The deployment fields are managed by the deployment methods.
     async fn update_function(&self, project_id: &str, function: Function) -> Result<Function>;
     /// Deletes the function with its deployments, executions and variables.
     async fn delete_function(&self, project_id: &str, id: &str) -> Result<()>;

@@ -96,6 +96,7 @@ async fn functions_are_created_read_updated_and_deleted() {
     input.fuel = Some(u64::MAX >> 1);
     input.memory_mb = Some(128);
     input.outbound_hosts = vec!["api.example.com".into()];
+    input.reuse_instances = true;
     input.deployment_id = "ignored".into();
     let created = store
         .create_function(PROJECT, input.clone())
@@ -108,6 +109,7 @@ async fn functions_are_created_read_updated_and_deleted() {
     );
     assert_eq!(created.fuel, input.fuel);
     assert_eq!(created.outbound_hosts, input.outbound_hosts);
+    assert!(created.reuse_instances);
     assert!(created.created_at.as_millis() > 0);
     assert_eq!(created.created_at, created.updated_at);
     assert_eq!(
@@ -126,6 +128,7 @@ async fn functions_are_created_read_updated_and_deleted() {
     change.timeout = 900;
     change.schedule = "*/5 * * * *".into();
     change.memory_mb = None;
+    change.reuse_instances = false;
     let updated = store
         .update_function(PROJECT, change)
         .await
@@ -134,6 +137,7 @@ async fn functions_are_created_read_updated_and_deleted() {
     assert!(!updated.enabled);
     assert_eq!(updated.timeout, 900);
     assert_eq!(updated.memory_mb, None);
+    assert!(!updated.reuse_instances);
     assert_eq!(updated.created_at, created.created_at);
     assert!(updated.updated_at >= created.updated_at);
     let missing = store.update_function(PROJECT, function("ghost")).await;

@@ -91,6 +91,10 @@ pub struct Settings {
     /// A host it may call over HTTP; repeat for several. Replaces the list (wafer).
     #[arg(long = "outbound-host", value_name = "HOST")]
     pub outbound_hosts: Vec<String>,
+    /// Keep a warm instance between calls: faster, but the guest's global state survives
+    /// from one call to the next (wafer).
+    #[arg(long, value_name = "BOOL")]
+    pub reuse_instances: Option<bool>,
 }
 
 impl Settings {
@@ -117,6 +121,7 @@ impl Settings {
         put("fuel", self.fuel.map(|v| json!(v)));
         let hosts = (!self.outbound_hosts.is_empty()).then(|| json!(self.outbound_hosts));
         put("outboundHosts", hosts);
+        put("reuseInstances", self.reuse_instances.map(|v| json!(v)));
         Value::Object(body)
     }
 
@@ -287,6 +292,7 @@ fn details(ctx: &Ctx, function: &Function) -> anyhow::Result<()> {
             "Outbound hosts",
             output::or_dash(&function.outbound_hosts.join(", ")),
         ),
+        ("Reuse instances", output::yes_no(function.reuse_instances)),
         ("Variables", output::or_dash(&variables.join(", "))),
         ("URLs", urls),
         ("Created", output::date(&function.created_at)),

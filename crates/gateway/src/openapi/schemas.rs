@@ -108,7 +108,7 @@ pub struct Header {
 // ----- models (field lists as in `crate::models`) -----
 
 /// A function: Appwrite's Function model plus wafer's limits (`fuel`, `memory`,
-/// `outboundHosts`, `runtimeVersion`).
+/// `outboundHosts`, `reuseInstances`, `runtimeVersion`).
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Function {
@@ -170,6 +170,8 @@ pub struct Function {
     pub memory: u32,
     /// wafer: hosts the function may call over HTTP.
     pub outbound_hosts: Vec<String>,
+    /// wafer: whether calls share a warm instance (guest state survives between calls).
+    pub reuse_instances: bool,
     /// wafer: the WASI version the runtime runs; empty for an unknown runtime.
     pub runtime_version: String,
 }

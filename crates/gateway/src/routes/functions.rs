@@ -88,6 +88,12 @@ struct FunctionBody {
     /// wafer: hosts the function may call over HTTP.
     #[schema(nullable = false)]
     outbound_hosts: Option<Vec<String>>,
+    /// wafer: keep a warm instance between calls instead of a fresh sandbox per call. Faster
+    /// (JavaScript and Python most of all), but the guest's global state survives from one
+    /// call of this function to the next; limits still hold per call and an instance that
+    /// fails in any way is discarded.
+    #[schema(nullable = false)]
+    reuse_instances: Option<bool>,
 }
 
 const MAX_TIMEOUT_SECONDS: u32 = 900;
@@ -234,6 +240,7 @@ fn apply(function: &mut Function, body: FunctionBody, creating: bool) -> ApiResu
     if let Some(hosts) = body.outbound_hosts {
         function.outbound_hosts = hosts;
     }
+    function.reuse_instances = body.reuse_instances.unwrap_or(function.reuse_instances);
     Ok(())
 }
 

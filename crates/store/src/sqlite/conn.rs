@@ -18,6 +18,7 @@ use crate::error::{Result, StoreError};
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/001_initial.sql")),
     M::up(include_str!("../../migrations/002_partial_queue_index.sql")),
+    M::up(include_str!("../../migrations/003_reuse_instances.sql")),
 ];
 
 /// Statements prepared once per connection and reused (list queries vary, so keep a few dozen).

@@ -13,8 +13,8 @@ use crate::time::Timestamp;
 pub(crate) const COLUMNS: &str = "id, project_id, name, runtime, execute, events, schedule, timeout, \
     enabled, logging, entrypoint, commands, scopes, specification, deployment_id, \
     deployment_created_at, latest_deployment_id, latest_deployment_created_at, \
-    latest_deployment_status, fuel, memory_mb, outbound_hosts, next_schedule_at, created_at, \
-    updated_at";
+    latest_deployment_status, fuel, memory_mb, outbound_hosts, reuse_instances, next_schedule_at, \
+    created_at, updated_at";
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<Function> {
     Ok(Function {
@@ -42,6 +42,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<Function> {
         fuel: row.get("fuel")?,
         memory_mb: row.get("memory_mb")?,
         outbound_hosts: json_col(row, "outbound_hosts")?,
+        reuse_instances: row.get("reuse_instances")?,
         next_schedule_at: row.get("next_schedule_at")?,
     })
 }
@@ -78,9 +79,10 @@ pub(crate) fn create(conn: &mut Connection, f: Function) -> Result<Function> {
     let now = Timestamp::now();
     let sql = "INSERT INTO functions (project_id, id, name, runtime, execute, events, schedule, \
                timeout, enabled, logging, entrypoint, commands, scopes, specification, fuel, \
-               memory_mb, outbound_hosts, next_schedule_at, created_at, updated_at) \
+               memory_mb, outbound_hosts, next_schedule_at, created_at, updated_at, \
+               reuse_instances) \
                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-               ?18, ?19, ?19)";
+               ?18, ?19, ?19, ?20)";
     tx.prepare_cached(sql)?.execute(params![
         f.project_id,
         f.id,
@@ -101,6 +103,7 @@ pub(crate) fn create(conn: &mut Connection, f: Function) -> Result<Function> {
         to_json(&f.outbound_hosts)?,
         f.next_schedule_at,
         now,
+        f.reuse_instances,
     ])?;
     let stored = get(&tx, &f.project_id, &f.id)?;
     tx.commit()?;
@@ -113,7 +116,8 @@ pub(crate) fn update(conn: &mut Connection, f: Function) -> Result<Function> {
     let sql = "UPDATE functions SET name = ?3, runtime = ?4, execute = ?5, events = ?6, \
                schedule = ?7, timeout = ?8, enabled = ?9, logging = ?10, entrypoint = ?11, \
                commands = ?12, scopes = ?13, specification = ?14, fuel = ?15, memory_mb = ?16, \
-               outbound_hosts = ?17, next_schedule_at = ?18, updated_at = ?19 \
+               outbound_hosts = ?17, next_schedule_at = ?18, updated_at = ?19, \
+               reuse_instances = ?20 \
                WHERE project_id = ?1 AND id = ?2";
     let updated = tx.prepare_cached(sql)?.execute(params![
         f.project_id,
@@ -135,6 +139,7 @@ pub(crate) fn update(conn: &mut Connection, f: Function) -> Result<Function> {
         to_json(&f.outbound_hosts)?,
         f.next_schedule_at,
         Timestamp::now(),
+        f.reuse_instances,
     ])?;
     if updated == 0 {
         return Err(StoreError::not_found(Entity::Function, f.id));
