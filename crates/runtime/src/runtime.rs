@@ -12,7 +12,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, PoolConcurrencyLimitError, Store};
 
 use crate::artifacts::{ArtifactStore, DeploymentId, StaleArtifact};
-use crate::cache::{DeploymentCache, PreparedDeployment};
+use crate::cache::{DeploymentCache, IdleSweeper, PreparedDeployment};
 use crate::contract::{HANDLE_FUNCTION, HANDLER_INTERFACE, Request, Response, is_handler_export};
 use crate::engine::{
     AllocationMode, EngineConfig, EpochTicker, FUEL_YIELD_INTERVAL, build_engine, ticks_for,
@@ -33,6 +33,10 @@ pub struct RuntimeConfig {
     pub engine: EngineConfig,
     /// Deployments kept instantiation-ready in memory; the least recently used goes first.
     pub cache_capacity: usize,
+    /// A cached deployment not invoked for this long is dropped from memory (its files stay;
+    /// the next call loads its artifact again). `None` keeps deployments until the capacity
+    /// pushes them out.
+    pub cache_idle_timeout: Option<Duration>,
 }
 
 impl RuntimeConfig {
@@ -41,8 +45,11 @@ impl RuntimeConfig {
             artifact_dir: artifact_dir.into(),
             engine: EngineConfig::default(),
             cache_capacity: 1_000,
+            cache_idle_timeout: Some(Self::DEFAULT_CACHE_IDLE_TIMEOUT),
         }
     }
+
+    pub const DEFAULT_CACHE_IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 }
 
 /// Host-side reasons an invocation could not run at all (a guest's own failure is an
@@ -91,7 +98,7 @@ pub struct Runtime {
     engine: Engine,
     linker: Arc<Linker<HostState>>,
     artifacts: ArtifactStore,
-    cache: DeploymentCache,
+    cache: Arc<DeploymentCache>,
     allocation: AllocationMode,
     max_instances: u32,
     max_memory_bytes: u64,
@@ -99,6 +106,7 @@ pub struct Runtime {
     artifact_loads: AtomicU64,
     idle_budget: IdleBudget,
     _ticker: EpochTicker,
+    _sweeper: Option<IdleSweeper>,
 }
 
 impl Runtime {
@@ -114,6 +122,12 @@ impl Runtime {
         })?;
         let ticker = EpochTicker::start(&engine).map_err(|e| engine_error(&e))?;
         let capacity = NonZeroUsize::new(config.cache_capacity).unwrap_or(NonZeroUsize::MIN);
+        let cache = Arc::new(DeploymentCache::new(capacity));
+        let sweeper = config
+            .cache_idle_timeout
+            .map(|idle| IdleSweeper::start(&cache, idle))
+            .transpose()
+            .map_err(|e| engine_error(&e))?;
         // Idle instances hold pool slots; never let them take more than a quarter of the pool.
         let max_idle = (config.engine.max_idle_instances)
             .min(config.engine.max_concurrent_instances as usize / 4);
@@ -121,7 +135,7 @@ impl Runtime {
             engine,
             linker: Arc::new(linker),
             artifacts,
-            cache: DeploymentCache::new(capacity),
+            cache,
             allocation,
             max_instances: config.engine.max_concurrent_instances,
             max_memory_bytes: config.engine.max_memory_bytes,
@@ -129,6 +143,7 @@ impl Runtime {
             artifact_loads: AtomicU64::new(0),
             idle_budget: IdleBudget::new(max_idle, config.engine.max_idle_instances_per_deployment),
             _ticker: ticker,
+            _sweeper: sweeper,
         })
     }
 
@@ -190,6 +205,18 @@ impl Runtime {
                 .serialize()
                 .map_err(|error| CompileError::Internal(format!("{error:#}")))?;
             artifacts.save_compiled(&id, &serialized)?;
+            // Serve from the artifact just written rather than the in-memory compilation: its
+            // code is then file-backed page cache the kernel can reclaim, and wasmtime maps
+            // linear-memory images straight from the file instead of copying them into a
+            // memfd, so an idle deployment holds almost no anonymous memory. Should the
+            // reload fail, the in-memory component still serves.
+            let component = match artifacts.load_compiled(&engine, &id) {
+                Ok(mapped) => mapped,
+                Err(stale) => {
+                    tracing::warn!(deployment = %id, reason = %stale, "serving the compiled component from memory");
+                    component
+                }
+            };
             prepare(&linker, &component).map_err(CompileError::Internal)
         })
         .await
@@ -368,7 +395,7 @@ impl From<Failure> for RunError {
 }
 
 /// Links a component and finds its handler.
-fn prepare(
+pub(crate) fn prepare(
     linker: &Linker<HostState>,
     component: &Component,
 ) -> Result<PreparedDeployment, String> {

@@ -98,7 +98,7 @@ impl IdleBudget {
     }
 
     #[cfg(test)]
-    fn idle(&self) -> usize {
+    pub(crate) fn idle(&self) -> usize {
         self.count.load(Ordering::Acquire)
     }
 }
@@ -122,6 +122,17 @@ impl WarmPool {
         let mut idle = self.idle();
         let position = idle.iter().rposition(|entry| entry.instance.key == *key)?;
         Some(idle.swap_remove(position).instance)
+    }
+
+    /// Drops every idle instance, freeing their pool slots and their share of the budget.
+    pub(crate) fn clear(&self) {
+        let idle = std::mem::take(&mut *self.idle());
+        drop(idle);
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.idle().len()
     }
 
     /// Keeps an instance for later unless the budget is spent; otherwise it is dropped, which

@@ -143,3 +143,43 @@ async fn an_unknown_deployment_is_reported_as_not_found() {
         wafer_runtime::InvokeError::DeploymentNotFound(_)
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_deployment_leaves_memory_without_traffic_and_its_next_call_loads_it_from_disk() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let config = RuntimeConfig {
+        cache_idle_timeout: Some(std::time::Duration::from_millis(20)),
+        ..RuntimeConfig::new(dir.path())
+    };
+    let runtime = Runtime::new(config).expect("runtime starts");
+    let hello = runtime
+        .compile(wafer_testkit::rust_example_bytes("hello"))
+        .await
+        .expect("hello compiles")
+        .id;
+    assert_eq!(runtime.stats().artifact_loads, 0);
+
+    // The sweeper runs on its own thread; give it a generous deadline, this is not a timing test.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while runtime.stats().cached_deployments > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the idle deployment was never evicted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+
+    let outcome = runtime
+        .invoke(
+            &hello,
+            get("/"),
+            &Default::default(),
+            &[],
+            &Default::default(),
+        )
+        .await
+        .expect("invocation runs");
+    assert_eq!(body_text(&outcome), "Hello, World!");
+    let stats = runtime.stats();
+    assert_eq!((stats.compilations, stats.artifact_loads), (1, 1));
+}
