@@ -64,6 +64,13 @@ pub struct ServeArgs {
     /// later), as the executions API always does.
     #[arg(long, env = "WAFER_DURABLE_ROUTE_RECORDS")]
     durable_route_records: bool,
+    /// Warm instances kept per function that opted in to `reuseInstances`. Each holds a pool
+    /// slot and its guest's memory; calls beyond it (more at once than this) get fresh ones.
+    #[arg(long, env = "WAFER_WARM_INSTANCES_PER_FUNCTION", default_value_t = 32)]
+    warm_instances_per_function: usize,
+    /// Warm instances kept in all (at most a quarter of `--instances`).
+    #[arg(long, env = "WAFER_WARM_INSTANCES", default_value_t = 128)]
+    warm_instances: usize,
 }
 
 impl ServeArgs {
@@ -84,6 +91,8 @@ impl ServeArgs {
         config.deployment_cache_capacity = self.deployment_cache.max(1);
         config.metadata_cache.ttl = std::time::Duration::from_secs(self.metadata_ttl);
         config.durable_route_records = self.durable_route_records;
+        config.engine.max_idle_instances = self.warm_instances;
+        config.engine.max_idle_instances_per_deployment = self.warm_instances_per_function;
         config
     }
 }
