@@ -171,6 +171,8 @@ export function headerPairs(headers) {
 export class Request {
   #body;
   #headers;
+  #query;
+  #url;
 
   /**
    * @param {{ method: string, scheme: string, host: string, port: number, path: string,
@@ -183,8 +185,6 @@ export class Request {
     this.port = wit.port;
     this.path = wit.path;
     this.queryString = wit.queryString;
-    this.query = parseQuery(wit.queryString);
-    this.url = buildUrl(wit.scheme, wit.host, wit.port, wit.path, wit.queryString);
     this.#body = toBytes(wit.body);
     // Repeated headers are joined with ", ", as Node.js does.
     const headers = {};
@@ -198,6 +198,18 @@ export class Request {
   /** Header names are lower-case. */
   get headers() {
     return this.#headers;
+  }
+
+  // `query` and `url` are computed when first read: most functions read neither, and every
+  // per-call step costs interpreted JavaScript.
+  get query() {
+    this.#query ??= parseQuery(this.queryString);
+    return this.#query;
+  }
+
+  get url() {
+    this.#url ??= buildUrl(this.scheme, this.host, this.port, this.path, this.queryString);
+    return this.#url;
   }
 
   /** The body as bytes. */

@@ -7,11 +7,19 @@ import { getEnvironment } from 'wasi:cli/environment@0.2.12';
 
 import { invoke } from './context.js';
 
+/** Whether this instance has its `process.env` (a reused instance keeps it). */
+let envInstalled = false;
+
 /**
- * Gives the function the environment of this invocation as `process.env`. The component is
- * pre-initialized at build time, so this must run per invocation, not at module top level.
+ * Gives the function its environment as `process.env`. The component is pre-initialized at build
+ * time, so this runs at the first invocation of an instance, not at module top level; an
+ * instance the host reuses always runs with the same environment.
  */
 function installProcessEnv() {
+  if (envInstalled) {
+    return;
+  }
+  envInstalled = true;
   const env = Object.fromEntries(getEnvironment());
   const process = globalThis.process ?? (globalThis.process = {});
   process.env = env;
