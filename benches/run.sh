@@ -11,6 +11,8 @@
 #              W1 wafer /fn/hello/    `wafer serve` (release) running guest-examples/rust/hello
 #              W2 wafer executions    POST /v1/functions/hello/executions {"method":"GET"}
 #              JS, PY                 guest-examples/{js,python}/hello through /fn/.../
+#              JSR, PYR               the same with the function's reuseInstances on (opt-in warm
+#                                     instances: guest state survives between calls)
 #   deploy   deploy to first execution (Rust, JavaScript, Python), fresh bytes every time
 #   cold     first request after a restart (artifact on disk, nothing in memory) vs warm
 #   density  RSS/VmSize/fds/mappings with 1,000 deployed functions of which 100 active, then a
@@ -18,7 +20,7 @@
 #
 # Knobs (environment):
 #   SECTIONS (http,deploy,cold,density)
-#   http:    DURATION (10s), CONNECTIONS (32), THREADS (2), WARMUP (3s), TARGETS (A,B,W1,W2,JS,PY),
+#   http:    DURATION (10s), CONNECTIONS (32), THREADS (2), WARMUP (3s), TARGETS (A,B,W1,W2,JS,PY,JSR,PYR),
 #            RATE (1: the rate-limited oha runs; 0: skip them), RATE_FRACTION (0.8),
 #            RATE_DURATION (10s)
 #   deploy:  DEPLOY_SAMPLES_RUST (5), DEPLOY_SAMPLES_JS (2), DEPLOY_SAMPLES_PYTHON (1)
@@ -49,7 +51,7 @@ DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 WARMUP=${WARMUP:-3s}
-TARGETS_WANTED=${TARGETS:-A,B,W1,W2,JS,PY}
+TARGETS_WANTED=${TARGETS:-A,B,W1,W2,JS,PY,JSR,PYR}
 RATE=${RATE:-1}
 RATE_FRACTION=${RATE_FRACTION:-0.8}
 RATE_DURATION=${RATE_DURATION:-10s}
@@ -91,9 +93,9 @@ declare -A WANT_TARGET=()
 IFS=, read -r -a _targets <<<"$TARGETS_WANTED"
 for t in "${_targets[@]}"; do
     case "$t" in
-        A | B | W1 | W2 | JS | PY) WANT_TARGET[$t]=1 ;;
+        A | B | W1 | W2 | JS | PY | JSR | PYR) WANT_TARGET[$t]=1 ;;
         '') ;;
-        *) die "unknown target '$t' in TARGETS (expected A, B, W1, W2, JS, PY)" ;;
+        *) die "unknown target '$t' in TARGETS (expected A, B, W1, W2, JS, PY, JSR, PYR)" ;;
     esac
 done
 want_target() { [ -n "${WANT_TARGET[$1]:-}" ]; }
@@ -181,7 +183,7 @@ cargo build --quiet --release --target wasm32-wasip2 \
 HELLO_WASM=$ROOT/guest-examples/rust/target/wasm32-wasip2/release/hello.wasm
 JS_WASM=$ROOT/guest-examples/js/build/hello.wasm
 PY_WASM=$ROOT/guest-examples/python/build/hello.wasm
-if want deploy || want cold || { want http && { want_target JS || want_target PY; }; }; then
+if want deploy || want cold || { want http && { want_target JS || want_target PY || want_target JSR || want_target PYR; }; }; then
     if [ "$BUILD_GUESTS" = 1 ] || [ ! -f "$JS_WASM" ] || [ ! -f "$PY_WASM" ]; then
         log "building the JavaScript and Python examples (scripts/build-guests.sh)"
         scripts/build-guests.sh || die "scripts/build-guests.sh failed"
@@ -337,7 +339,7 @@ if want http; then
         stop "$PID_B"
     fi
 
-    if want_target W1 || want_target W2 || want_target JS || want_target PY; then
+    if want_target W1 || want_target W2 || want_target JS || want_target PY || want_target JSR || want_target PYR; then
         PORT_W=$((PORT_BASE + 2))
         ADMIN_KEY="bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
         WAFER_ADMIN_KEY=$ADMIN_KEY WAFER_DATA_DIR=$TMP/wafer-data WAFER_LISTEN=$HOST:$PORT_W \
@@ -390,6 +392,22 @@ LUA
             bench PY "wafer: GET /fn/hello-py/ (Python)" "http://$HOST:$PORT_W/fn/hello-py/"
             bench_rate PY
         fi
+        # warm_fn ID WASM RUNTIME: deploys with reuseInstances on
+        warm_fn() {
+            deploy_fn "$1" "$2" "$3"
+            "$WAFER" functions update "$1" --reuse-instances true >/dev/null \
+                || die "wafer functions update $1 --reuse-instances true failed"
+        }
+        if want_target JSR; then
+            warm_fn hello-js-warm "$JS_WASM" javascript-wasi-0.2
+            bench JSR "wafer: GET /fn/hello-js-warm/ (JavaScript, reuseInstances)" "http://$HOST:$PORT_W/fn/hello-js-warm/"
+            bench_rate JSR
+        fi
+        if want_target PYR; then
+            warm_fn hello-py-warm "$PY_WASM" python-wasi-0.2
+            bench PYR "wafer: GET /fn/hello-py-warm/ (Python, reuseInstances)" "http://$HOST:$PORT_W/fn/hello-py-warm/"
+            bench_rate PYR
+        fi
         stop "$PID_W"
     fi
 
@@ -432,14 +450,15 @@ LUA
         echo
         echo "| ratio (requests/s at the fixed concurrency) | value |"
         echo "|---|---:|"
-        for pair in W1/A W1/B W2/A W2/B W2/W1 JS/B PY/B; do
+        for pair in W1/A W1/B W2/A W2/B W2/W1 JS/B PY/B JSR/JS PYR/PY; do
             n=${pair%/*} d=${pair#*/}
             [ -n "${RPS[$n]:-}" ] && [ -n "${RPS[$d]:-}" ] || continue
             printf '| %s / %s | %s |\n' "$n" "$d" "$(ratio "${RPS[$n]}" "${RPS[$d]}")"
         done
         echo
         echo "W1 = wafer's route (Rust), W2 = createExecution (Rust), JS/PY = wafer's route with the"
-        echo "JavaScript/Python hello. Below 1: wafer serves fewer requests per second."
+        echo "JavaScript/Python hello (a fresh instance per call), JSR/PYR = the same with the function's"
+        echo "opt-in reuseInstances. Below 1: wafer serves fewer requests per second."
         echo
         echo "| target (issue) | measured | |"
         echo "|---|---:|---|"
@@ -447,8 +466,10 @@ LUA
         r=$(ratio "${RPS[W1]:-}" "${RPS[A]:-}"); echo "| route ≥ 0.40 × A requests/s | $r | $(verdict 'x >= 0.4' "$r") |"
         r=${R_P99[W1]:-n/a}; echo "| route p99 ≤ 2 ms at ${RATE_FRACTION} of peak | $r$([ "$r" = n/a ] || echo ' ms') | $(verdict 'x <= 2' "$r") |"
         r=$(ratio "${RPS[W2]:-}" "${RPS[W1]:-}"); echo "| createExecution ≥ 0.70 × route requests/s | $r | $(verdict 'x >= 0.7' "$r") |"
-        r=${RPS[JS]:-n/a}; echo "| JavaScript route ≥ 3,000 requests/s | $r | $(verdict 'x >= 3000' "$r") |"
-        r=${RPS[PY]:-n/a}; echo "| Python route ≥ 2,000 requests/s | $r | $(verdict 'x >= 2000' "$r") |"
+        r=${RPS[JS]:-n/a}; echo "| JavaScript route ≥ 3,000 requests/s (fresh instances) | $r | $(verdict 'x >= 3000' "$r") |"
+        r=${RPS[JSR]:-n/a}; echo "| JavaScript route ≥ 3,000 requests/s (reuseInstances) | $r | $(verdict 'x >= 3000' "$r") |"
+        r=${RPS[PY]:-n/a}; echo "| Python route ≥ 2,000 requests/s (fresh instances) | $r | $(verdict 'x >= 2000' "$r") |"
+        r=${RPS[PYR]:-n/a}; echo "| Python route ≥ 2,000 requests/s (reuseInstances) | $r | $(verdict 'x >= 2000' "$r") |"
     } >"$FRAG/http.md"
 fi
 
