@@ -19,6 +19,8 @@ use twox_hash::XxHash3_128;
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use crate::deploy::Tier;
+
 /// A deployment's identity: the SHA-256 of its `.wasm` bytes, in lower-case hex.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DeploymentId(String);
@@ -57,8 +59,10 @@ pub(crate) struct ArtifactStore {
 #[derive(Debug)]
 struct ArtifactStoreInner {
     dir: PathBuf,
-    /// Identifies the engine build and settings a compiled artifact is valid for.
+    /// Identifies the engine build and settings a Cranelift artifact is valid for.
     fingerprint: String,
+    /// The same for the Winch engine, when there is one.
+    winch_fingerprint: Option<String>,
 }
 
 /// Why a compiled artifact could not be used; each case is answered by recompiling.
@@ -82,15 +86,17 @@ impl fmt::Display for StaleArtifact {
 }
 
 impl ArtifactStore {
-    pub(crate) fn open(dir: &Path, engine: &Engine) -> std::io::Result<Self> {
+    pub(crate) fn open(
+        dir: &Path,
+        cranelift: &Engine,
+        winch: Option<&Engine>,
+    ) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        let mut hasher = std::hash::DefaultHasher::new();
-        engine.precompile_compatibility_hash().hash(&mut hasher);
-        let fingerprint = format!("{:016x}", hasher.finish());
         Ok(Self {
             inner: Arc::new(ArtifactStoreInner {
                 dir: dir.to_owned(),
-                fingerprint,
+                fingerprint: fingerprint(cranelift),
+                winch_fingerprint: winch.map(fingerprint),
             }),
         })
     }
@@ -99,13 +105,22 @@ impl ArtifactStore {
         self.inner.dir.join(format!("{id}.wasm"))
     }
 
-    fn compiled_path(&self, id: &DeploymentId) -> PathBuf {
-        let fingerprint = &self.inner.fingerprint;
-        self.inner.dir.join(format!("{id}.{fingerprint}.cwasm"))
+    /// The tier is in the name as well as in the engine fingerprint, so that neither engine is
+    /// ever handed the other's code (wasmtime would refuse it, but it need not come to that).
+    /// Cranelift artifacts keep the name they had before there were tiers.
+    fn compiled_path(&self, id: &DeploymentId, tier: Tier) -> PathBuf {
+        let name = match (tier, &self.inner.winch_fingerprint) {
+            (Tier::Winch, Some(fingerprint)) => format!("{id}.{fingerprint}.winch.cwasm"),
+            // Without a Winch engine no Winch artifact is ever written; the name only has to
+            // differ from the Cranelift one.
+            (Tier::Winch, None) => format!("{id}.winch.cwasm"),
+            (Tier::Cranelift, _) => format!("{id}.{}.cwasm", self.inner.fingerprint),
+        };
+        self.inner.dir.join(name)
     }
 
-    fn checksum_path(&self, id: &DeploymentId) -> PathBuf {
-        let mut path = self.compiled_path(id).into_os_string();
+    fn checksum_path(&self, id: &DeploymentId, tier: Tier) -> PathBuf {
+        let mut path = self.compiled_path(id, tier).into_os_string();
         path.push(".xxh3");
         path.into()
     }
@@ -127,19 +142,38 @@ impl ArtifactStore {
 
     /// Writes the compiled artifact, then its checksum: a crash between the two leaves an
     /// artifact without checksum, which is recompiled, never trusted.
-    pub(crate) fn save_compiled(&self, id: &DeploymentId, compiled: &[u8]) -> std::io::Result<()> {
-        write_atomically(&self.compiled_path(id), compiled)?;
-        write_atomically(&self.checksum_path(id), checksum(compiled).as_bytes())
+    pub(crate) fn save_compiled(
+        &self,
+        id: &DeploymentId,
+        tier: Tier,
+        compiled: &[u8],
+    ) -> std::io::Result<()> {
+        write_atomically(&self.compiled_path(id, tier), compiled)?;
+        write_atomically(&self.checksum_path(id, tier), checksum(compiled).as_bytes())
     }
 
-    /// Loads the compiled artifact if it is present, intact and made by this engine.
+    /// Deletes a tier's artifact (the Winch one once Cranelift's is saved). The checksum goes
+    /// first, so an interrupted removal leaves nothing that would be trusted.
+    pub(crate) fn remove_compiled(&self, id: &DeploymentId, tier: Tier) -> std::io::Result<()> {
+        for path in [self.checksum_path(id, tier), self.compiled_path(id, tier)] {
+            match std::fs::remove_file(path) {
+                Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads a tier's compiled artifact if it is present, intact and made by `engine` (which
+    /// must be that tier's).
     pub(crate) fn load_compiled(
         &self,
         engine: &Engine,
         id: &DeploymentId,
+        tier: Tier,
     ) -> Result<Component, StaleArtifact> {
-        let path = self.compiled_path(id);
-        let Ok(expected) = std::fs::read_to_string(self.checksum_path(id)) else {
+        let path = self.compiled_path(id, tier);
+        let Ok(expected) = std::fs::read_to_string(self.checksum_path(id, tier)) else {
             return Err(StaleArtifact::Missing);
         };
         let Ok(file) = std::fs::File::open(&path) else {
@@ -159,6 +193,12 @@ impl ArtifactStore {
         unsafe { Component::deserialize_file(engine, &path) }
             .map_err(|error| StaleArtifact::Unloadable(format!("{error:#}")))
     }
+}
+
+fn fingerprint(engine: &Engine) -> String {
+    let mut hasher = std::hash::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
 }
 
 fn checksum(bytes: &[u8]) -> String {

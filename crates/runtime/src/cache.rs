@@ -16,6 +16,7 @@ use lru::LruCache;
 use wasmtime::component::{ComponentExportIndex, InstancePre};
 
 use crate::artifacts::DeploymentId;
+use crate::deploy::Tier;
 use crate::host::HostState;
 use crate::warm::WarmPool;
 
@@ -24,6 +25,7 @@ use crate::warm::WarmPool;
 pub(crate) struct PreparedDeployment {
     pub(crate) pre: InstancePre<HostState>,
     pub(crate) handle: ComponentExportIndex,
+    pub(crate) tier: Tier,
     /// Instances kept for invocations that opt into reuse; dropped with the deployment.
     pub(crate) warm: WarmPool,
 }
@@ -67,17 +69,47 @@ impl DeploymentCache {
     }
 
     fn insert_at(&self, id: DeploymentId, prepared: Arc<PreparedDeployment>, now: Instant) {
+        let mut entries = self.entries();
+        // A Winch deployment loaded while Cranelift's was being cached must not replace it.
+        if prepared.tier == Tier::Winch
+            && let Some(cached) = entries.get_mut(&id)
+            && cached.prepared.tier == Tier::Cranelift
+        {
+            cached.last_used = now;
+            return;
+        }
         let entry = Entry {
             prepared,
             last_used: now,
         };
-        let pushed_out = self.entries().push(id.clone(), entry);
+        let pushed_out = entries.push(id.clone(), entry);
+        drop(entries);
         // `push` returns the replaced entry for the same id too; only another one was evicted.
         if let Some((evicted_id, evicted)) = pushed_out.filter(|(evicted_id, _)| *evicted_id != id)
         {
             tracing::debug!(deployment = %evicted_id, "least recently used deployment evicted");
             release(evicted);
         }
+    }
+
+    /// Replaces a cached deployment with its optimized build, keeping its place and idle time.
+    /// One no longer cached stays out: it was evicted, and its next load finds the optimized
+    /// artifact on disk anyway.
+    pub(crate) fn upgrade(&self, id: &DeploymentId, prepared: Arc<PreparedDeployment>) {
+        let replaced = {
+            let mut entries = self.entries();
+            let Some(entry) = entries.peek_mut(id) else {
+                return;
+            };
+            std::mem::replace(&mut entry.prepared, prepared)
+        };
+        // Its warm instances run the old code; later invocations start on the new.
+        replaced.warm.clear();
+    }
+
+    /// Which tier serves a cached deployment (without counting as a use).
+    pub(crate) fn tier(&self, id: &DeploymentId) -> Option<Tier> {
+        self.entries().peek(id).map(|entry| entry.prepared.tier)
     }
 
     pub(crate) fn remove(&self, id: &DeploymentId) {
@@ -183,7 +215,8 @@ mod tests {
         let linker = build_linker(&engine).expect("linker");
         let component = Component::from_file(&engine, wafer_testkit::rust_example("hello"))
             .expect("hello compiles");
-        let prepared = crate::runtime::prepare(&linker, &component).expect("hello links");
+        let prepared =
+            crate::deploy::prepare(&linker, &component, Tier::Cranelift).expect("hello links");
         let limits = Limits::default();
         let policy = OutboundPolicy::deny_all();
         let mut store = Store::new(&engine, HostState::new(&limits, &[], &policy));

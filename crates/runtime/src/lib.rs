@@ -38,6 +38,7 @@
 mod artifacts;
 mod cache;
 mod contract;
+mod deploy;
 mod engine;
 mod host;
 mod limits;
@@ -50,7 +51,11 @@ mod warm;
 
 pub use artifacts::DeploymentId;
 pub use contract::{Request, Response, SUPPORTED_INTERFACES, is_supported_import};
-pub use engine::{AllocationMode, DEFAULT_MEMORY_KEEP_RESIDENT, EPOCH_TICK, EngineConfig};
+pub use deploy::Tier;
+pub use engine::{
+    AllocationMode, DEFAULT_MEMORY_KEEP_RESIDENT, DEFAULT_WINCH_THRESHOLD_BYTES, EPOCH_TICK,
+    EngineConfig,
+};
 pub use host::MemoryLimitExceeded;
 pub use limits::Limits;
 pub use outbound::OutboundPolicy;

@@ -4,18 +4,19 @@
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use tracing::Instrument;
-use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, PoolConcurrencyLimitError, Store};
 
 use crate::artifacts::{ArtifactStore, DeploymentId, StaleArtifact};
 use crate::cache::{DeploymentCache, IdleSweeper, PreparedDeployment};
-use crate::contract::{HANDLE_FUNCTION, HANDLER_INTERFACE, Request, Response, is_handler_export};
+use crate::contract::{HANDLE_FUNCTION, Request, Response};
+use crate::deploy::{Backend, Deployer, Tier};
 use crate::engine::{
-    AllocationMode, EngineConfig, EpochTicker, FUEL_YIELD_INTERVAL, build_engine, ticks_for,
+    AllocationMode, EngineConfig, EpochTicker, FUEL_YIELD_INTERVAL, build_engine,
+    build_winch_engine, ticks_for,
 };
 use crate::host::{HostState, build_linker};
 use crate::limits::Limits;
@@ -23,8 +24,8 @@ use crate::outbound::OutboundPolicy;
 use crate::outcome::{
     ExecutionStatus, Failure, InvocationOutcome, check_response, failure_response,
 };
-use crate::validate::{CompileError, check_binary_kind, check_world};
-use crate::warm::{HandleFunc, IdleBudget, WarmInstance, WarmKey, WarmPool};
+use crate::validate::{CompileError, check_binary_kind};
+use crate::warm::{HandleFunc, IdleBudget, WarmInstance, WarmKey};
 
 /// Where a runtime keeps its files and how large its engine and cache are.
 #[derive(Clone, Debug)]
@@ -83,6 +84,8 @@ pub struct CompiledDeployment {
     pub id: DeploymentId,
     /// False when a compiled artifact from an earlier compile was reused.
     pub compiled: bool,
+    /// The compiler whose code serves it now (Winch until Cranelift's takes over).
+    pub tier: Tier,
     pub duration: Duration,
 }
 
@@ -91,19 +94,16 @@ pub struct CompiledDeployment {
 pub struct RuntimeStats {
     pub compilations: u64,
     pub artifact_loads: u64,
+    /// Cranelift recompiles of deployments first compiled with Winch, finished.
+    pub optimizations: u64,
     pub cached_deployments: usize,
 }
 
 pub struct Runtime {
-    engine: Engine,
-    linker: Arc<Linker<HostState>>,
-    artifacts: ArtifactStore,
-    cache: Arc<DeploymentCache>,
+    deployer: Deployer,
     allocation: AllocationMode,
     max_instances: u32,
     max_memory_bytes: u64,
-    compilations: AtomicU64,
-    artifact_loads: AtomicU64,
     idle_budget: IdleBudget,
     _ticker: EpochTicker,
     _sweeper: Option<IdleSweeper>,
@@ -114,13 +114,24 @@ impl Runtime {
         let engine_error = |error: &dyn std::fmt::Display| RuntimeError::Engine(error.to_string());
         let (engine, allocation) = build_engine(&config.engine).map_err(|e| engine_error(&e))?;
         let linker = build_linker(&engine).map_err(|e| engine_error(&e))?;
-        let artifacts = ArtifactStore::open(&config.artifact_dir, &engine).map_err(|source| {
-            RuntimeError::ArtifactDir {
-                path: config.artifact_dir.clone(),
-                source,
-            }
-        })?;
-        let ticker = EpochTicker::start(&engine).map_err(|e| engine_error(&e))?;
+        let winch_threshold = config.engine.winch_threshold_bytes;
+        let winch = match winch_threshold {
+            Some(_) => build_winch_engine(&config.engine)
+                .map(|winch| {
+                    let linker = build_linker(&winch).map_err(|e| engine_error(&e))?;
+                    Ok::<_, RuntimeError>(Backend::new(winch, linker))
+                })
+                .transpose()?,
+            None => None,
+        };
+        let winch_engine = winch.as_ref().map(|winch| &winch.engine);
+        let artifacts =
+            ArtifactStore::open(&config.artifact_dir, &engine, winch_engine).map_err(|source| {
+                RuntimeError::ArtifactDir {
+                    path: config.artifact_dir.clone(),
+                    source,
+                }
+            })?;
         let capacity = NonZeroUsize::new(config.cache_capacity).unwrap_or(NonZeroUsize::MIN);
         let cache = Arc::new(DeploymentCache::new(capacity));
         let sweeper = config
@@ -128,19 +139,17 @@ impl Runtime {
             .map(|idle| IdleSweeper::start(&cache, idle))
             .transpose()
             .map_err(|e| engine_error(&e))?;
+        let backend = Backend::new(engine, linker);
+        let deployer = Deployer::new(backend, winch, winch_threshold, artifacts, cache);
+        let ticker = EpochTicker::start(&deployer.engines()).map_err(|e| engine_error(&e))?;
         // Idle instances hold pool slots; never let them take more than a quarter of the pool.
         let max_idle = (config.engine.max_idle_instances)
             .min(config.engine.max_concurrent_instances as usize / 4);
         Ok(Self {
-            engine,
-            linker: Arc::new(linker),
-            artifacts,
-            cache,
+            deployer,
             allocation,
             max_instances: config.engine.max_concurrent_instances,
             max_memory_bytes: config.engine.max_memory_bytes,
-            compilations: AtomicU64::new(0),
-            artifact_loads: AtomicU64::new(0),
             idle_budget: IdleBudget::new(max_idle, config.engine.max_idle_instances_per_deployment),
             _ticker: ticker,
             _sweeper: sweeper,
@@ -152,11 +161,23 @@ impl Runtime {
     }
 
     pub fn stats(&self) -> RuntimeStats {
+        let counters = &self.deployer.counters;
         RuntimeStats {
-            compilations: self.compilations.load(Ordering::Relaxed),
-            artifact_loads: self.artifact_loads.load(Ordering::Relaxed),
-            cached_deployments: self.cache.len(),
+            compilations: counters.compilations.load(Ordering::Relaxed),
+            artifact_loads: counters.artifact_loads.load(Ordering::Relaxed),
+            optimizations: counters.optimizations.load(Ordering::Relaxed),
+            cached_deployments: self.deployer.cache.len(),
         }
+    }
+
+    /// Which compiler's code serves a deployment kept in memory; `None` when it is not cached
+    /// (its next call loads the best artifact on disk).
+    pub fn tier(&self, id: &DeploymentId) -> Option<Tier> {
+        self.deployer.cache.tier(id)
+    }
+
+    fn artifacts(&self) -> &ArtifactStore {
+        &self.deployer.artifacts
     }
 
     /// Validates and compiles a deployment, keeping the `.wasm` and the compiled artifact on
@@ -165,90 +186,32 @@ impl Runtime {
         check_binary_kind(&bytes)?;
         let started = Instant::now();
         let id = DeploymentId::of(&bytes);
-        let (prepared, compiled) = match self.load_artifact(&id).await {
+        let (prepared, compiled) = match self.deployer.load(&id).await {
             Ok(prepared) => (prepared, false),
-            Err(_) => {
-                let prepared = self.compile_and_store(id.clone(), bytes).await?;
-                (prepared, true)
-            }
+            Err(_) => (self.deployer.compile(id.clone(), bytes).await?, true),
         };
         self.trial_instantiate(&prepared).await?;
-        self.cache.insert(id.clone(), prepared);
+        let tier = prepared.tier;
+        self.deployer.keep(&id, prepared);
         Ok(CompiledDeployment {
             id,
             compiled,
+            tier,
             duration: started.elapsed(),
         })
     }
 
     /// Forgets the in-memory copy of a deployment (its files stay).
     pub fn evict(&self, id: &DeploymentId) {
-        self.cache.remove(id);
-    }
-
-    async fn compile_and_store(
-        &self,
-        id: DeploymentId,
-        bytes: Vec<u8>,
-    ) -> Result<Arc<PreparedDeployment>, CompileError> {
-        let engine = self.engine.clone();
-        let linker = self.linker.clone();
-        let artifacts = self.artifacts.clone();
-        let span = tracing::info_span!("compile", deployment = %id, bytes = bytes.len());
-        let prepared = tokio::task::spawn_blocking(move || {
-            let _span = span.entered();
-            let component = Component::new(&engine, &bytes)
-                .map_err(|error| CompileError::Invalid(format!("{error:#}")))?;
-            check_world(&engine, &linker, &component)?;
-            artifacts.save_source(&id, &bytes)?;
-            let serialized = component
-                .serialize()
-                .map_err(|error| CompileError::Internal(format!("{error:#}")))?;
-            artifacts.save_compiled(&id, &serialized)?;
-            // Serve from the artifact just written rather than the in-memory compilation: its
-            // code is then file-backed page cache the kernel can reclaim, and wasmtime maps
-            // linear-memory images straight from the file instead of copying them into a
-            // memfd, so an idle deployment holds almost no anonymous memory. Should the
-            // reload fail, the in-memory component still serves.
-            let component = match artifacts.load_compiled(&engine, &id) {
-                Ok(mapped) => mapped,
-                Err(stale) => {
-                    tracing::warn!(deployment = %id, reason = %stale, "serving the compiled component from memory");
-                    component
-                }
-            };
-            prepare(&linker, &component).map_err(CompileError::Internal)
-        })
-        .await
-        .map_err(|error| CompileError::Internal(error.to_string()))??;
-        self.compilations.fetch_add(1, Ordering::Relaxed);
-        Ok(Arc::new(prepared))
-    }
-
-    /// Loads a compiled artifact from disk and prepares it, without compiling.
-    async fn load_artifact(
-        &self,
-        id: &DeploymentId,
-    ) -> Result<Arc<PreparedDeployment>, StaleArtifact> {
-        let engine = self.engine.clone();
-        let linker = self.linker.clone();
-        let artifacts = self.artifacts.clone();
-        let id = id.clone();
-        let prepared = tokio::task::spawn_blocking(move || {
-            let component = artifacts.load_compiled(&engine, &id)?;
-            prepare(&linker, &component).map_err(StaleArtifact::Unloadable)
-        })
-        .await
-        .map_err(|error| StaleArtifact::Unloadable(error.to_string()))??;
-        self.artifact_loads.fetch_add(1, Ordering::Relaxed);
-        Ok(Arc::new(prepared))
+        self.deployer.cache.remove(id);
     }
 
     /// Instantiates a freshly compiled deployment once, so that a component which cannot start
     /// (a trapping start function, a handler of the wrong type) is refused at upload.
     async fn trial_instantiate(&self, prepared: &PreparedDeployment) -> Result<(), CompileError> {
         let limits = Limits::default();
-        let mut store = self.new_store(&limits, &[], &OutboundPolicy::deny_all());
+        let engine = prepared.pre.component().engine();
+        let mut store = self.new_store(engine, &limits, &[], &OutboundPolicy::deny_all());
         let instance = prepared
             .pre
             .instantiate_async(&mut store)
@@ -270,14 +233,14 @@ impl Runtime {
     /// The deployment ready to instantiate: from memory, else from its compiled artifact, else
     /// compiled again from its `.wasm` (when the artifact is missing, damaged or stale).
     async fn prepared(&self, id: &DeploymentId) -> Result<Arc<PreparedDeployment>, InvokeError> {
-        if let Some(prepared) = self.cache.get(id) {
+        if let Some(prepared) = self.deployer.cache.get(id) {
             return Ok(prepared);
         }
-        let prepared = match self.load_artifact(id).await {
+        let prepared = match self.deployer.load(id).await {
             Ok(prepared) => prepared,
             Err(stale) => self.recompile(id, stale).await?,
         };
-        self.cache.insert(id.clone(), prepared.clone());
+        self.deployer.keep(id, prepared.clone());
         Ok(prepared)
     }
 
@@ -286,21 +249,24 @@ impl Runtime {
         id: &DeploymentId,
         stale: StaleArtifact,
     ) -> Result<Arc<PreparedDeployment>, InvokeError> {
-        if !self.artifacts.has_source(id) {
+        if !self.artifacts().has_source(id) {
             return Err(InvokeError::DeploymentNotFound(id.clone()));
         }
         tracing::warn!(deployment = %id, reason = %stale, "compiled artifact unusable; recompiling");
         let bytes = self
-            .artifacts
+            .artifacts()
             .read_source(id)
             .map_err(|error| unloadable(id, error))?;
-        self.compile_and_store(id.clone(), bytes)
+        self.deployer
+            .compile(id.clone(), bytes)
             .await
             .map_err(|error| unloadable(id, error))
     }
 
+    /// A store on `engine`, which must be the engine of the deployment it will instantiate.
     fn new_store(
         &self,
+        engine: &Engine,
         limits: &Limits,
         env: &[(String, String)],
         outbound: &OutboundPolicy,
@@ -309,7 +275,7 @@ impl Runtime {
             memory_bytes: limits.memory_bytes.min(self.max_memory_bytes),
             ..limits.clone()
         };
-        let mut store = Store::new(&self.engine, HostState::new(&limits, env, outbound));
+        let mut store = Store::new(engine, HostState::new(&limits, env, outbound));
         store.limiter(|state| &mut state.memory);
         // Fuel is enabled in every engine this runtime builds, so this cannot fail.
         let _ = store.fuel_async_yield_interval(Some(FUEL_YIELD_INTERVAL));
@@ -338,7 +304,10 @@ impl Runtime {
                     arm(&mut warm.store, limits);
                     (warm.store, Some(warm.handle))
                 }
-                None => (self.new_store(limits, env, outbound), None),
+                None => {
+                    let engine = prepared.pre.component().engine();
+                    (self.new_store(engine, limits, env, outbound), None)
+                }
             };
             let run = run_guest(&prepared, &mut store, handle, request, limits);
             // The epoch deadline stops a guest that computes; this stops one that waits on
@@ -392,34 +361,6 @@ impl From<Failure> for RunError {
     fn from(failure: Failure) -> Self {
         Self::Failed(failure)
     }
-}
-
-/// Links a component and finds its handler.
-pub(crate) fn prepare(
-    linker: &Linker<HostState>,
-    component: &Component,
-) -> Result<PreparedDeployment, String> {
-    let interface = component
-        .component_type()
-        .exports(component.engine())
-        .map(|(name, _)| name)
-        .find(|name| is_handler_export(name))
-        .map(str::to_owned)
-        .ok_or_else(|| format!("the component does not export `{HANDLER_INTERFACE}`"))?;
-    let handler = component
-        .get_export_index(None, interface.as_str())
-        .ok_or_else(|| format!("the component does not export `{interface}`"))?;
-    let handle = component
-        .get_export_index(Some(&handler), HANDLE_FUNCTION)
-        .ok_or_else(|| format!("`{interface}` has no `{HANDLE_FUNCTION}` function"))?;
-    let pre = linker
-        .instantiate_pre(component)
-        .map_err(|error| format!("{error:#}"))?;
-    Ok(PreparedDeployment {
-        pre,
-        handle,
-        warm: WarmPool::default(),
-    })
 }
 
 /// Gives a store this invocation's CPU budget and deadline (a reused store gets them anew).

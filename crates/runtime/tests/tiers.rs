@@ -1,0 +1,122 @@
+//! The two compiler tiers: a large component serves at once on Winch code, under every limit,
+//! and Cranelift's code takes over later and is what a restart loads.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{body_text, get};
+use wafer_runtime::{
+    DeploymentId, ExecutionStatus, Failure, Limits, OutboundPolicy, Runtime, RuntimeConfig, Tier,
+};
+
+/// Optimizing a JavaScript component takes 12-17 s on an idle machine; this only bounds a hang.
+const OPTIMIZE_DEADLINE: Duration = Duration::from_secs(600);
+
+fn runtime_with_winch_threshold(dir: &std::path::Path, threshold: usize) -> Runtime {
+    let mut config = RuntimeConfig::new(dir);
+    config.engine.winch_threshold_bytes = Some(threshold);
+    Runtime::new(config).expect("runtime starts")
+}
+
+async fn call(
+    runtime: &Runtime,
+    id: &DeploymentId,
+    limits: &Limits,
+) -> wafer_runtime::InvocationOutcome {
+    runtime
+        .invoke(id, get("/"), limits, &[], &OutboundPolicy::deny_all())
+        .await
+        .expect("the invocation runs")
+}
+
+async fn wait_for_cranelift(runtime: &Runtime, id: &DeploymentId) {
+    let deadline = Instant::now() + OPTIMIZE_DEADLINE;
+    while runtime.tier(id) != Some(Tier::Cranelift) {
+        assert!(Instant::now() < deadline, "Cranelift never took over");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_component_serves_on_winch_at_once_under_every_limit_and_cranelift_takes_over_later()
+ {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let runtime = runtime_with_winch_threshold(dir.path(), 0);
+    let js = wafer_testkit::repo_root().join("guest-examples/js/build/hello.wasm");
+    let js =
+        std::fs::read(&js).expect("guest-examples/js/build/hello.wasm (scripts/build-guests.sh)");
+    let compiled = runtime.compile(js).await.expect("the JS hello compiles");
+    assert_eq!(compiled.tier, Tier::Winch);
+    let outcome = call(&runtime, &compiled.id, &Limits::default()).await;
+    assert_eq!(
+        outcome.status,
+        ExecutionStatus::Completed,
+        "{}",
+        outcome.errors
+    );
+    assert_eq!(body_text(&outcome), "Hello, World!");
+
+    // The endless loop is on Winch too (the threshold is 0 here, as it is 1 MiB by default), and
+    // its Cranelift compile queues behind the JavaScript one, so these calls run on Winch code;
+    // the tier is checked after them because a deployment only ever moves up.
+    let small = wafer_testkit::rust_example_bytes("endless-loop");
+    let endless = runtime.compile(small).await.expect("endless-loop compiles");
+    assert_eq!(endless.tier, Tier::Winch);
+    let endless = endless.id;
+    let out_of_fuel = Limits {
+        fuel: 50_000_000,
+        ..Limits::default()
+    };
+    let outcome = call(&runtime, &endless, &out_of_fuel).await;
+    assert!(
+        matches!(outcome.failure, Some(Failure::FuelExhausted { .. })),
+        "{:?}",
+        outcome.failure
+    );
+    let out_of_time = Limits {
+        timeout: Duration::from_millis(300),
+        fuel: u64::MAX / 2,
+        ..Limits::default()
+    };
+    let outcome = call(&runtime, &endless, &out_of_time).await;
+    assert_eq!(outcome.failure, Some(Failure::Timeout));
+    assert_eq!(runtime.tier(&endless), Some(Tier::Winch));
+
+    wait_for_cranelift(&runtime, &compiled.id).await;
+    let outcome = call(&runtime, &compiled.id, &Limits::default()).await;
+    assert_eq!(body_text(&outcome), "Hello, World!");
+    assert!(runtime.stats().optimizations >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_runtime_loads_the_optimized_artifact_without_compiling() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let runtime = runtime_with_winch_threshold(dir.path(), 0);
+    let compiled = runtime
+        .compile(wafer_testkit::rust_example_bytes("hello"))
+        .await
+        .expect("hello compiles");
+    assert_eq!(compiled.tier, Tier::Winch);
+    wait_for_cranelift(&runtime, &compiled.id).await;
+    drop(runtime);
+
+    let restarted = runtime_with_winch_threshold(dir.path(), 0);
+    let outcome = call(&restarted, &compiled.id, &Limits::default()).await;
+    assert_eq!(body_text(&outcome), "Hello, World!");
+    assert_eq!(restarted.tier(&compiled.id), Some(Tier::Cranelift));
+    let stats = restarted.stats();
+    assert_eq!((stats.compilations, stats.artifact_loads), (0, 1));
+    let winch_artifacts = std::fs::read_dir(dir.path())
+        .expect("artifact dir")
+        .filter(|entry| {
+            entry
+                .as_ref()
+                .is_ok_and(|entry| entry.file_name().to_string_lossy().contains(".winch."))
+        })
+        .count();
+    assert_eq!(
+        winch_artifacts, 0,
+        "the Winch artifact is removed once optimized"
+    );
+}
