@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
@@ -56,6 +57,15 @@ pub struct ServeArgs {
     /// Deployments kept instantiation-ready in memory; the rest load from disk on first use.
     #[arg(long, env = "WAFER_DEPLOYMENT_CACHE", default_value_t = 1000)]
     deployment_cache: usize,
+    /// Seconds after which a deployment nobody called leaves memory (it stays on disk and
+    /// loads again on its next call); 0 keeps deployments until the cache is full.
+    #[arg(long, env = "WAFER_DEPLOYMENT_IDLE_SECS", default_value_t = 600)]
+    deployment_idle_secs: u64,
+    /// Components of at least this many bytes are first compiled with Winch, wasmtime's fast
+    /// baseline compiler, so they serve within seconds, then recompiled with Cranelift in the
+    /// background; 0 compiles everything with Cranelift only.
+    #[arg(long, env = "WAFER_WINCH_THRESHOLD_BYTES", default_value_t = 1 << 20)]
+    winch_threshold_bytes: usize,
     /// Seconds a cached function, deployment, variable set or key is served before it is read
     /// again (how long another server's change to a shared database can go unseen here).
     #[arg(long, env = "WAFER_METADATA_TTL", default_value_t = 5)]
@@ -89,7 +99,11 @@ impl ServeArgs {
         config.max_request_body_bytes = self.max_body_bytes;
         config.engine.max_concurrent_instances = self.instances;
         config.deployment_cache_capacity = self.deployment_cache.max(1);
-        config.metadata_cache.ttl = std::time::Duration::from_secs(self.metadata_ttl);
+        config.deployment_idle_timeout =
+            (self.deployment_idle_secs > 0).then(|| Duration::from_secs(self.deployment_idle_secs));
+        config.engine.winch_threshold_bytes =
+            (self.winch_threshold_bytes > 0).then_some(self.winch_threshold_bytes);
+        config.metadata_cache.ttl = Duration::from_secs(self.metadata_ttl);
         config.durable_route_records = self.durable_route_records;
         config.engine.max_idle_instances = self.warm_instances;
         config.engine.max_idle_instances_per_deployment = self.warm_instances_per_function;

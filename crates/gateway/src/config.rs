@@ -52,6 +52,9 @@ pub struct GatewayConfig {
     /// Deployments the runtime keeps instantiation-ready in memory (least recently used first
     /// out); the others wait on disk as compiled artifacts.
     pub deployment_cache_capacity: usize,
+    /// A deployment not called for this long leaves memory (its compiled artifact stays on
+    /// disk; the next call loads it); `None` keeps it until capacity pushes it out.
+    pub deployment_idle_timeout: Option<Duration>,
     /// The in-memory copy of functions, deployments, variables and keys. Its TTL bounds how
     /// long a change made by another gateway sharing the database can go unseen.
     pub metadata_cache: CacheConfig,
@@ -77,6 +80,7 @@ impl GatewayConfig {
             sync_timeout_cap: Duration::from_secs(30),
             engine: EngineConfig::default(),
             deployment_cache_capacity: 1_000,
+            deployment_idle_timeout: Some(wafer_runtime::RuntimeConfig::DEFAULT_CACHE_IDLE_TIMEOUT),
             metadata_cache: CacheConfig::default(),
             durable_route_records: false,
         }
