@@ -120,3 +120,64 @@ async fn a_restarted_runtime_loads_the_optimized_artifact_without_compiling() {
         "the Winch artifact is removed once optimized"
     );
 }
+
+/// Compiled artifacts in `dir` whose file name contains `.winch.` (`winch`) or not.
+fn artifact_files(dir: &std::path::Path, winch: bool) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .expect("artifact dir")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            name.contains(".cwasm") && name.contains(".winch.") == winch
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_that_interrupted_an_optimization_serves_winch_code_and_optimizes_again() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let kept = tempfile::tempdir().expect("temporary directory");
+    let runtime = runtime_with_winch_threshold(dir.path(), 0);
+    let js = wafer_testkit::repo_root().join("guest-examples/js/build/hello.wasm");
+    let js =
+        std::fs::read(&js).expect("guest-examples/js/build/hello.wasm (scripts/build-guests.sh)");
+    let compiled = runtime.compile(js).await.expect("the JS hello compiles");
+    assert_eq!(compiled.tier, Tier::Winch);
+    // Cranelift needs seconds for this component: keep the Winch artifact (and its checksum)
+    // as a crash before the optimization finished would have left it.
+    let winch = artifact_files(dir.path(), true);
+    assert_eq!(
+        winch.len(),
+        2,
+        "the Winch artifact and its checksum: {winch:?}"
+    );
+    for path in &winch {
+        let name = path.file_name().expect("file name");
+        std::fs::copy(path, kept.path().join(name)).expect("keeping the Winch artifact");
+    }
+    wait_for_cranelift(&runtime, &compiled.id).await;
+    drop(runtime);
+    for path in artifact_files(dir.path(), false) {
+        std::fs::remove_file(path).expect("removing the Cranelift artifact");
+    }
+    for path in &winch {
+        let name = path.file_name().expect("file name");
+        std::fs::copy(kept.path().join(name), path).expect("restoring the Winch artifact");
+    }
+
+    let restarted = runtime_with_winch_threshold(dir.path(), 0);
+    let outcome = call(&restarted, &compiled.id, &Limits::default()).await;
+    assert_eq!(body_text(&outcome), "Hello, World!");
+    let stats = restarted.stats();
+    assert_eq!(
+        (stats.compilations, stats.artifact_loads),
+        (0, 1),
+        "the Winch artifact was loaded, not compiled again"
+    );
+    wait_for_cranelift(&restarted, &compiled.id).await;
+    let outcome = call(&restarted, &compiled.id, &Limits::default()).await;
+    assert_eq!(body_text(&outcome), "Hello, World!");
+    assert!(artifact_files(dir.path(), true).is_empty());
+    assert!(!artifact_files(dir.path(), false).is_empty());
+}
