@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use wafer_gateway::GatewayConfig;
+use wafer_gateway::{CacheConfig, GatewayConfig};
+use wafer_runtime::RuntimeConfig;
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
@@ -55,20 +56,24 @@ pub struct ServeArgs {
     #[arg(long, env = "WAFER_INSTANCES", default_value_t = 1000)]
     instances: u32,
     /// Deployments kept instantiation-ready in memory; the rest load from disk on first use.
-    #[arg(long, env = "WAFER_DEPLOYMENT_CACHE", default_value_t = 1000)]
+    #[arg(long, env = "WAFER_DEPLOYMENT_CACHE", default_value_t = RuntimeConfig::DEFAULT_CACHE_CAPACITY)]
     deployment_cache: usize,
     /// Seconds after which a deployment nobody called leaves memory (it stays on disk and
     /// loads again on its next call); 0 keeps deployments until the cache is full.
-    #[arg(long, env = "WAFER_DEPLOYMENT_IDLE_SECS", default_value_t = 600)]
+    #[arg(
+        long,
+        env = "WAFER_DEPLOYMENT_IDLE_SECS",
+        default_value_t = RuntimeConfig::DEFAULT_CACHE_IDLE_TIMEOUT.as_secs()
+    )]
     deployment_idle_secs: u64,
     /// Components of at least this many bytes are first compiled with Winch, wasmtime's fast
     /// baseline compiler, so they serve within seconds, then recompiled with Cranelift in the
     /// background; 0 compiles everything with Cranelift only.
-    #[arg(long, env = "WAFER_WINCH_THRESHOLD_BYTES", default_value_t = 1 << 20)]
+    #[arg(long, env = "WAFER_WINCH_THRESHOLD_BYTES", default_value_t = wafer_runtime::DEFAULT_WINCH_THRESHOLD_BYTES)]
     winch_threshold_bytes: usize,
     /// Seconds a cached function, deployment, variable set or key is served before it is read
     /// again (how long another server's change to a shared database can go unseen here).
-    #[arg(long, env = "WAFER_METADATA_TTL", default_value_t = 5)]
+    #[arg(long, env = "WAFER_METADATA_TTL", default_value_t = CacheConfig::DEFAULT_TTL.as_secs())]
     metadata_ttl: u64,
     /// Make function routes answer only once their execution record is durable (an fsync
     /// later), as the executions API always does.
@@ -76,10 +81,14 @@ pub struct ServeArgs {
     durable_route_records: bool,
     /// Warm instances kept per function that opted in to `reuseInstances`. Each holds a pool
     /// slot and its guest's memory; calls beyond it (more at once than this) get fresh ones.
-    #[arg(long, env = "WAFER_WARM_INSTANCES_PER_FUNCTION", default_value_t = 32)]
+    #[arg(
+        long,
+        env = "WAFER_WARM_INSTANCES_PER_FUNCTION",
+        default_value_t = wafer_runtime::DEFAULT_MAX_IDLE_INSTANCES_PER_DEPLOYMENT
+    )]
     warm_instances_per_function: usize,
     /// Warm instances kept in all (at most a quarter of `--instances`).
-    #[arg(long, env = "WAFER_WARM_INSTANCES", default_value_t = 128)]
+    #[arg(long, env = "WAFER_WARM_INSTANCES", default_value_t = wafer_runtime::DEFAULT_MAX_IDLE_INSTANCES)]
     warm_instances: usize,
 }
 

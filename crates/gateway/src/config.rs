@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use wafer_runtime::EngineConfig;
+use wafer_runtime::{EngineConfig, RuntimeConfig};
 use wafer_store::CacheConfig;
 
 /// Defaults applied to every function unless it sets its own.
@@ -79,8 +79,8 @@ impl GatewayConfig {
             max_request_body_bytes: 30 << 20,
             sync_timeout_cap: Duration::from_secs(30),
             engine: EngineConfig::default(),
-            deployment_cache_capacity: 1_000,
-            deployment_idle_timeout: Some(wafer_runtime::RuntimeConfig::DEFAULT_CACHE_IDLE_TIMEOUT),
+            deployment_cache_capacity: RuntimeConfig::DEFAULT_CACHE_CAPACITY,
+            deployment_idle_timeout: Some(RuntimeConfig::DEFAULT_CACHE_IDLE_TIMEOUT),
             metadata_cache: CacheConfig::default(),
             durable_route_records: false,
         }

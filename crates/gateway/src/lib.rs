@@ -26,3 +26,4 @@ pub use auth::{ALL_SCOPES, mint_jwt};
 pub use config::{FunctionDefaults, GatewayConfig};
 pub use error::{API_VERSION, ApiError};
 pub use server::{RunningServer, start};
+pub use wafer_store::CacheConfig;

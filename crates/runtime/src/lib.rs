@@ -53,8 +53,8 @@ pub use artifacts::DeploymentId;
 pub use contract::{Request, Response, SUPPORTED_INTERFACES, is_supported_import};
 pub use deploy::Tier;
 pub use engine::{
-    AllocationMode, DEFAULT_MEMORY_KEEP_RESIDENT, DEFAULT_WINCH_THRESHOLD_BYTES, EPOCH_TICK,
-    EngineConfig,
+    AllocationMode, DEFAULT_MAX_IDLE_INSTANCES, DEFAULT_MAX_IDLE_INSTANCES_PER_DEPLOYMENT,
+    DEFAULT_MEMORY_KEEP_RESIDENT, DEFAULT_WINCH_THRESHOLD_BYTES, EPOCH_TICK, EngineConfig,
 };
 pub use host::MemoryLimitExceeded;
 pub use limits::Limits;

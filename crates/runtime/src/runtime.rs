@@ -45,10 +45,12 @@ impl RuntimeConfig {
         Self {
             artifact_dir: artifact_dir.into(),
             engine: EngineConfig::default(),
-            cache_capacity: 1_000,
+            cache_capacity: Self::DEFAULT_CACHE_CAPACITY,
             cache_idle_timeout: Some(Self::DEFAULT_CACHE_IDLE_TIMEOUT),
         }
     }
+
+    pub const DEFAULT_CACHE_CAPACITY: usize = 1_000;
 
     pub const DEFAULT_CACHE_IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 }

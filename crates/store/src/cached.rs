@@ -40,9 +40,13 @@ impl Default for CacheConfig {
     fn default() -> Self {
         Self {
             capacity: 20_000,
-            ttl: Duration::from_secs(5),
+            ttl: Self::DEFAULT_TTL,
         }
     }
+}
+
+impl CacheConfig {
+    pub const DEFAULT_TTL: Duration = Duration::from_secs(5);
 }
 
 /// `(project, function)`.
