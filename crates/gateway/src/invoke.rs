@@ -302,7 +302,9 @@ async fn invoke_runtime(
         .invoke(&artifact, request, limits, &env, &outbound)
         .await
         .map_err(|error| match error {
-            InvokeError::Overloaded(_) => ApiError::rate_limited(error.to_string(), 1),
+            InvokeError::Overloaded(_) | InvokeError::FirstTierOverloaded(_) => {
+                ApiError::rate_limited(error.to_string(), 1)
+            }
             other => ApiError::internal(other.to_string()),
         })
 }

@@ -94,6 +94,11 @@ pub(crate) fn build_engine(config: &EngineConfig) -> wasmtime::Result<(Engine, A
     build_engine_with(config, Strategy::Cranelift)
 }
 
+/// Pool slots of the Winch engine.
+pub(crate) fn winch_instances(config: &EngineConfig) -> u32 {
+    (config.max_concurrent_instances / 4).max(1)
+}
+
 /// The Winch engine for the fast first tier, if this platform has one. Same limits (fuel and
 /// epoch checks are emitted by Winch too, memory and stack settings are shared), but a quarter
 /// of the pool: code from this tier serves only until Cranelift's replaces it, and every pool
@@ -101,7 +106,7 @@ pub(crate) fn build_engine(config: &EngineConfig) -> wasmtime::Result<(Engine, A
 /// busier than its share is refused as overload, as any deployment past the pool is.
 pub(crate) fn build_winch_engine(config: &EngineConfig) -> Option<Engine> {
     let config = EngineConfig {
-        max_concurrent_instances: (config.max_concurrent_instances / 4).max(1),
+        max_concurrent_instances: winch_instances(config),
         ..config.clone()
     };
     match build_engine_with(&config, Strategy::Winch) {

@@ -16,7 +16,7 @@ use crate::contract::{HANDLE_FUNCTION, Request, Response};
 use crate::deploy::{Backend, Deployer, Tier};
 use crate::engine::{
     AllocationMode, EngineConfig, EpochTicker, FUEL_YIELD_INTERVAL, build_engine,
-    build_winch_engine, ticks_for,
+    build_winch_engine, ticks_for, winch_instances,
 };
 use crate::host::{HostState, build_linker};
 use crate::limits::Limits;
@@ -65,6 +65,11 @@ pub enum InvokeError {
     Unloadable { id: DeploymentId, reason: String },
     #[error("All {0} sandboxes are busy; retry shortly.")]
     Overloaded(u32),
+    #[error(
+        "All {0} sandboxes of the fast first tier are busy while this deployment's optimized \
+         code is being compiled; retry shortly."
+    )]
+    FirstTierOverloaded(u32),
     #[error("The runtime failed unexpectedly: {0}")]
     Internal(String),
 }
@@ -105,6 +110,8 @@ pub struct Runtime {
     deployer: Deployer,
     allocation: AllocationMode,
     max_instances: u32,
+    /// Pool slots of the Winch engine, which serves deployments until Cranelift's code is ready.
+    winch_instances: u32,
     max_memory_bytes: u64,
     idle_budget: IdleBudget,
     _ticker: EpochTicker,
@@ -151,6 +158,7 @@ impl Runtime {
             deployer,
             allocation,
             max_instances: config.engine.max_concurrent_instances,
+            winch_instances: winch_instances(&config.engine),
             max_memory_bytes: config.engine.max_memory_bytes,
             idle_budget: IdleBudget::new(max_idle, config.engine.max_idle_instances_per_deployment),
             _ticker: ticker,
@@ -318,7 +326,10 @@ impl Runtime {
                 Ok(Ok((response, handle))) => (Ok(response), Some(handle)),
                 Ok(Err(RunError::Failed(failure))) => (Err(failure), None),
                 Ok(Err(RunError::PoolExhausted)) => {
-                    return Err(InvokeError::Overloaded(self.max_instances));
+                    return Err(match prepared.tier {
+                        Tier::Winch => InvokeError::FirstTierOverloaded(self.winch_instances),
+                        Tier::Cranelift => InvokeError::Overloaded(self.max_instances),
+                    });
                 }
                 Err(_elapsed) => (Err(Failure::Timeout), None),
             };

@@ -181,3 +181,42 @@ async fn a_restart_that_interrupted_an_optimization_serves_winch_code_and_optimi
     assert!(artifact_files(dir.path(), true).is_empty());
     assert!(!artifact_files(dir.path(), false).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_first_tier_pool_is_reported_as_such() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut config = RuntimeConfig::new(dir.path());
+    config.engine.winch_threshold_bytes = Some(0);
+    // Four slots: the Winch engine gets one, and one idle instance may be kept.
+    config.engine.max_concurrent_instances = 4;
+    let runtime = Runtime::new(config).expect("runtime starts");
+    let js = wafer_testkit::repo_root().join("guest-examples/js/build/hello.wasm");
+    let js =
+        std::fs::read(&js).expect("guest-examples/js/build/hello.wasm (scripts/build-guests.sh)");
+    let compiled = runtime.compile(js).await.expect("the JS hello compiles");
+    assert_eq!(compiled.tier, Tier::Winch);
+
+    // A reused instance stays idle in the only Winch slot after answering ...
+    let reuse = Limits {
+        reuse_instance: true,
+        ..Limits::default()
+    };
+    let policy = OutboundPolicy::deny_all();
+    let outcome = runtime
+        .invoke(&compiled.id, get("/"), &reuse, &[], &policy)
+        .await
+        .expect("the first call runs");
+    assert_eq!(body_text(&outcome), "Hello, World!");
+    // ... so a call that cannot use it (another environment) finds the tier's pool full.
+    let env = [("OTHER".to_owned(), "1".to_owned())];
+    let refused = runtime
+        .invoke(&compiled.id, get("/"), &reuse, &env, &policy)
+        .await;
+    assert_eq!(runtime.tier(&compiled.id), Some(Tier::Winch));
+    let error = refused.expect_err("the first tier's one slot is taken");
+    assert!(
+        matches!(error, wafer_runtime::InvokeError::FirstTierOverloaded(1)),
+        "{error}"
+    );
+    assert!(error.to_string().contains("fast first tier"), "{error}");
+}
