@@ -107,14 +107,7 @@ async fn a_restarted_runtime_loads_the_optimized_artifact_without_compiling() {
     assert_eq!(restarted.tier(&compiled.id), Some(Tier::Cranelift));
     let stats = restarted.stats();
     assert_eq!((stats.compilations, stats.artifact_loads), (0, 1));
-    let winch_artifacts = std::fs::read_dir(dir.path())
-        .expect("artifact dir")
-        .filter(|entry| {
-            entry
-                .as_ref()
-                .is_ok_and(|entry| entry.file_name().to_string_lossy().contains(".winch."))
-        })
-        .count();
+    let winch_artifacts = artifact_files(dir.path(), true).len();
     assert_eq!(
         winch_artifacts, 0,
         "the Winch artifact is removed once optimized"
