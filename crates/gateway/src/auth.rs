@@ -8,7 +8,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use wafer_store::Timestamp;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorKind};
 use crate::state::AppState;
 
 /// Every scope a key may carry.
@@ -117,8 +117,7 @@ fn decode_jwt(secret: &[u8], token: &str) -> Result<UserClaims, ApiError> {
         .map(|data| data.claims)
         .map_err(|error| {
             ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "user_jwt_invalid",
+                ErrorKind::UserJwtInvalid,
                 format!("The JWT is invalid or expired: {error}."),
             )
         })
@@ -151,8 +150,7 @@ impl FromRequestParts<AppState> for Caller {
         check_project(state, &project_id).await?;
         if header(parts, "x-appwrite-key").is_some() {
             return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "user_unauthorized",
+                ErrorKind::UserUnauthorized,
                 "The API key is invalid, expired or belongs to another project.",
             ));
         }
@@ -170,13 +168,7 @@ async fn check_project(state: &AppState, project_id: &str) -> Result<(), ApiErro
         .get_project(project_id)
         .await
         .map(drop)
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "project_not_found",
-                format!("Project with the requested ID '{project_id}' could not be found."),
-            )
-        })
+        .map_err(ApiError::from)
 }
 
 /// The caller's key, when it sends one that is valid for `project_id`.
@@ -206,8 +198,7 @@ fn user_or_guest(parts: &Parts, state: &AppState, project_id: &str) -> Result<Pr
     let claims = decode_jwt(&state.jwt_secret, token)?;
     if claims.project != project_id {
         return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "user_jwt_invalid",
+            ErrorKind::UserJwtInvalid,
             "The JWT was issued for another project.",
         ));
     }

@@ -1,15 +1,14 @@
-//! Running one execution of a function: the request record the guest sees, its environment
-//! and limits, the runtime call, and the execution record written (durably) afterwards.
+//! One invocation of a function's deployment: what a caller asked to run, the request record
+//! and headers the guest sees, its environment and limits, and the runtime call. The execution
+//! record around it is [`crate::execute`]'s.
 
 use std::time::Duration;
 
-use axum::http::StatusCode;
 use wafer_runtime::{
     DeploymentId, InvocationOutcome, InvokeError, Limits, OutboundPolicy, Request,
 };
-use wafer_store::{Execution, ExecutionStatus, ExecutionTrigger, Function, Timestamp};
+use wafer_store::{Execution, ExecutionTrigger, Function, StoreError};
 
-use crate::error::{ApiError, ApiResult};
 use crate::runtimes::{runtime_version, specification};
 use crate::state::AppState;
 
@@ -25,6 +24,26 @@ pub struct Invocation {
     pub host: String,
     pub port: u16,
     pub trigger: TriggerInfo,
+}
+
+impl Invocation {
+    /// The invocation a queued record asked for, as the API or the scheduler stored it.
+    pub fn from_record(execution: &Execution, base_domain: &str) -> Self {
+        Self {
+            method: execution.request_method.clone(),
+            path: execution.request_path.clone(),
+            headers: execution.request_headers.clone(),
+            body: execution.request_body.clone(),
+            scheme: "http".to_owned(),
+            host: base_domain.to_owned(),
+            port: 80,
+            trigger: TriggerInfo {
+                trigger: execution.trigger,
+                user_id: execution.user_id.clone(),
+                ..TriggerInfo::default()
+            },
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -88,64 +107,6 @@ pub fn recordable_headers(headers: &[(String, String)]) -> Vec<(String, String)>
         .collect()
 }
 
-/// A new execution record for `function`, in the given state.
-pub fn new_execution(
-    function: &Function,
-    id: String,
-    invocation: &Invocation,
-    status: ExecutionStatus,
-) -> Execution {
-    let now = Timestamp::now();
-    let permissions = invocation
-        .trigger
-        .user_id
-        .as_ref()
-        .map(|user| vec![format!("read(\"user:{user}\")")])
-        .unwrap_or_default();
-    Execution {
-        id,
-        project_id: function.project_id.clone(),
-        function_id: function.id.clone(),
-        deployment_id: function.deployment_id.clone(),
-        trigger: invocation.trigger.trigger,
-        status,
-        request_method: invocation.method.clone(),
-        request_path: invocation.path.clone(),
-        request_headers: recordable_headers(&invocation.headers),
-        request_body: invocation.body.clone(),
-        created_at: now,
-        updated_at: now,
-        permissions,
-        user_id: invocation.trigger.user_id.clone(),
-        ..Execution::default()
-    }
-}
-
-/// Checks that `function` can run now.
-pub fn check_runnable(function: &Function) -> ApiResult<()> {
-    if !function.enabled {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "function_disabled",
-            format!(
-                "Function '{}' is disabled; enable it to run it.",
-                function.id
-            ),
-        ));
-    }
-    if function.deployment_id.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "deployment_not_found",
-            format!(
-                "Function '{}' has no active deployment; deploy one and activate it first.",
-                function.id
-            ),
-        ));
-    }
-    Ok(())
-}
-
 fn limits(state: &AppState, function: &Function) -> Limits {
     let defaults = &state.config.function_defaults;
     let spec_memory = specification(&function.specification)
@@ -166,7 +127,7 @@ async fn environment(
     state: &AppState,
     function: &Function,
     limits: &Limits,
-) -> ApiResult<Vec<(String, String)>> {
+) -> Result<Vec<(String, String)>, StoreError> {
     let variables = state
         .store
         .function_variables(&function.project_id, &function.id)
@@ -223,120 +184,40 @@ fn guest_request(invocation: &Invocation, execution_id: &str) -> Request {
     }
 }
 
-/// Who waits on a run: that decides what its record keeps and when [`run`] returns.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Waiter {
-    /// The executions API answers with the record itself: it keeps the response body and is
-    /// durable before `run` returns.
-    Api,
-    /// A function route answers with the function's own response: the record keeps the body
-    /// and is handed to the batching writer, which commits it within one group commit
-    /// (milliseconds), unless the server is configured to make route records durable first.
-    Route,
-    /// The queue worker: nobody reads the response body; the record is durable before the
-    /// worker moves on.
-    Queue,
+/// Why the runtime could not be asked, or did not answer: the execution fails with this message.
+#[derive(Debug, thiserror::Error)]
+pub enum InvokeFailure {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("Deployment '{0}' has no built artifact.")]
+    NoArtifact(String),
+    #[error(transparent)]
+    Runtime(#[from] InvokeError),
 }
 
-/// Runs `execution` (already created) to its end and writes the finished record. Returns the
-/// record and the full outcome (for callers that answer with the raw response).
-pub async fn run(
-    state: &AppState,
-    function: &Function,
-    mut execution: Execution,
-    invocation: &Invocation,
-    waiter: Waiter,
-) -> ApiResult<(Execution, Option<InvocationOutcome>)> {
-    let keep_response_body = waiter != Waiter::Queue;
-    let limits = limits(state, function);
-    let result = invoke_runtime(state, function, &execution, invocation, &limits).await;
-    let outcome = match result {
-        Ok(outcome) => Some(outcome),
-        Err(error) => {
-            record_host_failure(&mut execution, &error);
-            None
-        }
-    };
-    if let Some(outcome) = &outcome {
-        record_outcome(
-            &mut execution,
-            outcome,
-            function.logging,
-            keep_response_body,
-        );
-    }
-    execution.request_body = Vec::new();
-    execution.updated_at = Timestamp::now();
-    if waiter == Waiter::Route && !state.config.durable_route_records {
-        // The caller gets the function's response, not the record: it need not wait for an
-        // fsync, whose tail on a busy disk is longer than the whole invocation.
-        state.writer.enqueue(execution.clone()).await?;
-    } else {
-        state.writer.write(execution.clone()).await?;
-    }
-    Ok((execution, outcome))
-}
-
-async fn invoke_runtime(
+/// Runs the deployment of `execution` with the function's limits, environment and outbound
+/// policy.
+pub async fn invoke(
     state: &AppState,
     function: &Function,
     execution: &Execution,
     invocation: &Invocation,
-    limits: &Limits,
-) -> ApiResult<InvocationOutcome> {
+) -> Result<InvocationOutcome, InvokeFailure> {
     let deployment = state
         .store
         .get_deployment(&function.project_id, &function.id, &execution.deployment_id)
         .await?;
-    let artifact = DeploymentId::parse(&deployment.artifact_id).ok_or_else(|| {
-        ApiError::internal(format!(
-            "Deployment '{}' has no built artifact.",
-            deployment.id
-        ))
-    })?;
-    let env = environment(state, function, limits).await?;
+    let artifact = DeploymentId::parse(&deployment.artifact_id)
+        .ok_or_else(|| InvokeFailure::NoArtifact(deployment.id.clone()))?;
+    let limits = limits(state, function);
+    let env = environment(state, function, &limits).await?;
     let outbound = OutboundPolicy::allow(function.outbound_hosts.iter().cloned());
     let request = guest_request(invocation, &execution.id);
-    state
+    let outcome = state
         .runtime
-        .invoke(&artifact, request, limits, &env, &outbound)
-        .await
-        .map_err(|error| match error {
-            InvokeError::Overloaded(_) | InvokeError::FirstTierOverloaded(_) => {
-                ApiError::rate_limited(error.to_string(), 1)
-            }
-            other => ApiError::internal(other.to_string()),
-        })
-}
-
-fn record_host_failure(execution: &mut Execution, error: &ApiError) {
-    execution.status = ExecutionStatus::Failed;
-    execution.response_status_code = 500;
-    execution.errors = error.message.clone();
-}
-
-fn record_outcome(
-    execution: &mut Execution,
-    outcome: &InvocationOutcome,
-    logging: bool,
-    keep_response_body: bool,
-) {
-    execution.status = match outcome.status {
-        wafer_runtime::ExecutionStatus::Completed => ExecutionStatus::Completed,
-        wafer_runtime::ExecutionStatus::Failed => ExecutionStatus::Failed,
-    };
-    execution.response_status_code = outcome.response.status_code;
-    execution.response_headers = outcome.response.headers.clone();
-    if keep_response_body {
-        execution.response_body = String::from_utf8_lossy(&outcome.response.body).into_owned();
-    }
-    if logging {
-        execution.logs = outcome.logs.clone();
-        execution.errors = outcome.errors.clone();
-    }
-    execution.duration = outcome.duration.as_secs_f64();
-    execution.fuel_consumed = outcome.fuel_consumed;
-    execution.peak_memory_bytes = outcome.peak_memory_bytes;
+        .invoke(&artifact, request, &limits, &env, &outbound)
+        .await?;
+    Ok(outcome)
 }
 
 #[cfg(test)]

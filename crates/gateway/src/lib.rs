@@ -11,6 +11,7 @@ mod bootstrap;
 mod build;
 mod config;
 mod error;
+mod execute;
 mod invoke;
 mod models;
 mod openapi;

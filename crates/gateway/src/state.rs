@@ -9,7 +9,6 @@ use wafer_runtime::Runtime;
 use wafer_store::{ExecutionWriter, MetadataStore};
 
 use crate::config::GatewayConfig;
-use crate::error::ApiError;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
@@ -90,6 +89,24 @@ impl Drop for FunctionPermit {
 /// Seconds a refused caller is told to wait.
 const RETRY_AFTER_SECONDS: u64 = 1;
 
+/// An execution refused because a concurrency limit is reached.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct AdmissionRefused {
+    pub message: String,
+    /// Seconds after which a retry may be admitted.
+    pub retry_after: u64,
+}
+
+impl AdmissionRefused {
+    fn new(message: String) -> Self {
+        Self {
+            message,
+            retry_after: RETRY_AFTER_SECONDS,
+        }
+    }
+}
+
 impl Concurrency {
     pub fn new(global: usize, per_function: usize) -> Self {
         Self {
@@ -133,26 +150,23 @@ impl Concurrency {
         &self,
         project_id: &str,
         function_id: &str,
-    ) -> Result<ExecutionPermit, ApiError> {
+    ) -> Result<ExecutionPermit, AdmissionRefused> {
         let key = format!("{project_id}/{function_id}");
         let acquired = self.function_semaphore(&key).try_acquire_owned();
         let Ok(permit) = acquired else {
             self.release_unused(key);
-            return Err(ApiError::rate_limited(
-                format!(
-                    "Function '{function_id}' already runs {} executions at once (its \
-                     concurrency limit); retry shortly.",
-                    self.per_function_limit
-                ),
-                RETRY_AFTER_SECONDS,
-            ));
+            return Err(AdmissionRefused::new(format!(
+                "Function '{function_id}' already runs {} executions at once (its \
+                 concurrency limit); retry shortly.",
+                self.per_function_limit
+            )));
         };
         let function = self.function_permit(key, permit);
         let global = self.global.clone().try_acquire_owned().map_err(|_| {
-            ApiError::rate_limited(
+            AdmissionRefused::new(
                 "The server is running as many executions as it allows (global concurrency \
-                 limit); retry shortly.",
-                RETRY_AFTER_SECONDS,
+                 limit); retry shortly."
+                    .to_owned(),
             )
         })?;
         Ok(ExecutionPermit {

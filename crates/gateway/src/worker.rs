@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use wafer_store::{Execution, ExecutionStatus, ExecutionTrigger, Timestamp};
+use wafer_store::{Execution, ExecutionTrigger, StoreError, Timestamp};
 
-use crate::invoke::{self, Invocation, TriggerInfo};
-use crate::routes::executions::enqueue;
+use crate::execute::{ExecuteError, Mode, execute};
+use crate::invoke::{Invocation, TriggerInfo};
 use crate::schedule;
 use crate::state::AppState;
 
@@ -53,7 +53,7 @@ async fn queue_worker(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-async fn run_queued(state: AppState, mut execution: Execution) {
+async fn run_queued(state: AppState, execution: Execution) {
     let span = tracing::info_span!("queued_execution", execution = %execution.id, function = %execution.function_id);
     let _guard = span.enter();
     let function = match state
@@ -62,62 +62,28 @@ async fn run_queued(state: AppState, mut execution: Execution) {
         .await
     {
         Ok(function) => function,
+        Err(StoreError::NotFound { .. }) => {
+            // Deleting a function deletes its executions: nothing is left to record.
+            tracing::warn!("the function of a queued execution is gone");
+            return;
+        }
         Err(error) => {
-            tracing::warn!(%error, "the function of a queued execution is gone");
+            // The claim stays `processing`; a restart puts it back in the queue.
+            tracing::error!(%error, "reading the function of a queued execution failed");
             return;
         }
     };
-    if let Err(error) = invoke::check_runnable(&function) {
-        execution.status = ExecutionStatus::Failed;
-        execution.response_status_code = 500;
-        execution.errors = error.message;
-        execution.request_body = Vec::new();
-        execution.updated_at = Timestamp::now();
-        if let Err(error) = state.writer.write(execution).await {
-            tracing::error!(%error, "recording a failed queued execution failed");
-        }
-        return;
-    }
-    let Some(_permit) = state
-        .concurrency
-        .admit_waiting(&function.project_id, &function.id)
-        .await
-    else {
-        return;
-    };
-    execution.deployment_id = function.deployment_id.clone();
-    let invocation = Invocation {
-        method: execution.request_method.clone(),
-        path: execution.request_path.clone(),
-        headers: execution.request_headers.clone(),
-        body: execution.request_body.clone(),
-        scheme: "http".to_owned(),
-        host: state.config.base_domain.clone(),
-        port: 80,
-        trigger: TriggerInfo {
-            trigger: execution.trigger,
-            user_id: execution.user_id.clone(),
-            ..TriggerInfo::default()
-        },
-    };
-    // Async executions keep no response body, as in Appwrite.
-    if let Err(error) = invoke::run(
-        &state,
-        &function,
-        execution,
-        &invocation,
-        invoke::Waiter::Queue,
-    )
-    .await
-    {
-        tracing::error!(error = %error.message, "a queued execution could not be recorded");
+    let invocation = Invocation::from_record(&execution, &state.config.base_domain);
+    let mode = Mode::Claimed(Box::new(execution));
+    if let Err(error) = execute(&state, &function, invocation, mode).await {
+        tracing::error!(%error, "a queued execution could not be run or recorded");
     }
 }
 
 async fn scheduler(state: AppState, mut stop: watch::Receiver<bool>) {
     loop {
         if let Err(error) = enqueue_due_schedules(&state).await {
-            tracing::error!(error = %error.message, "enqueuing scheduled runs failed");
+            tracing::error!(%error, "enqueuing scheduled runs failed");
         }
         tokio::select! {
             _ = tokio::time::sleep(POLL_INTERVAL) => {}
@@ -126,7 +92,7 @@ async fn scheduler(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-async fn enqueue_due_schedules(state: &AppState) -> Result<(), crate::error::ApiError> {
+async fn enqueue_due_schedules(state: &AppState) -> Result<(), StoreError> {
     let now = Timestamp::now();
     for (project_id, function) in state.store.list_due_schedules(now).await? {
         let next = schedule::next_run(&function.schedule, now).unwrap_or(None);
@@ -134,10 +100,16 @@ async fn enqueue_due_schedules(state: &AppState) -> Result<(), crate::error::Api
             .store
             .set_next_schedule(&project_id, &function.id, next)
             .await?;
-        if function.deployment_id.is_empty() {
-            continue;
+        let mode = Mode::Enqueue { scheduled_at: None };
+        match execute(state, &function, schedule_invocation(), mode).await {
+            Ok(_) => {}
+            // A disabled function, or one without a deployment, skips its turn.
+            Err(ExecuteError::Disabled(_) | ExecuteError::NoActiveDeployment(_)) => {}
+            Err(ExecuteError::Store(error)) => return Err(error),
+            Err(error) => {
+                tracing::error!(%error, function = %function.id, "a scheduled run was not enqueued")
+            }
         }
-        enqueue(state, &function, &schedule_invocation(), None).await?;
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ use wafer_store::{Deployment, DeploymentStatus};
 
 use crate::auth::Caller;
 use crate::build;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::models;
 use crate::openapi::schemas::{
     self, BadRequest, DeploymentIdParam, FunctionIdParam, ListParams, NotFound, Unauthorized,
@@ -345,8 +345,7 @@ async fn download_output(state: &AppState, deployment: &Deployment) -> ApiResult
         .filter(|_| deployment.status == DeploymentStatus::Ready)
         .ok_or_else(|| {
             ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "build_not_ready",
+                ErrorKind::BuildNotReady,
                 format!(
                     "Deployment '{}' is {}; its output exists once the build is ready.",
                     deployment.id, deployment.status

@@ -10,11 +10,12 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
-use wafer_store::{Execution, ExecutionStatus, ExecutionTrigger, Function, Timestamp, unique_id};
+use wafer_store::{Entity, Execution, ExecutionStatus, ExecutionTrigger, Function, Timestamp};
 
 use crate::auth::{Caller, Principal};
-use crate::error::{ApiError, ApiResult};
-use crate::invoke::{self, Invocation, TriggerInfo};
+use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::execute::{Mode, execute};
+use crate::invoke::{Invocation, TriggerInfo};
 use crate::models;
 use crate::openapi::schemas::{
     self, BadRequest, ExecutionIdParam, Forbidden, FunctionIdParam, ListParams, NotFound,
@@ -79,8 +80,7 @@ pub fn check_execute_permission(caller: &Caller, function: &Function) -> ApiResu
         return Ok(());
     }
     Err(ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "user_unauthorized",
+        ErrorKind::UserUnauthorized,
         format!(
             "The current user is not authorized to execute function '{}' (its execute roles: {}).",
             function.id,
@@ -220,7 +220,6 @@ async fn create(
 ) -> ApiResult<impl IntoResponse> {
     let function = find(state.store.as_ref(), &caller.project_id, &function_id).await?;
     check_execute_permission(&caller, &function)?;
-    invoke::check_runnable(&function)?;
     let invocation = invocation(&mut body, &caller, &parts, &state)?;
     let scheduled_at = parse_scheduled_at(body.scheduled_at.as_deref())?;
     let run_async = body.run_async.unwrap_or(false);
@@ -229,16 +228,20 @@ async fn create(
             "Param `scheduledAt` needs `async` to be true.",
         ));
     }
-    let show_logs = caller.is_key();
-    if run_async {
-        let execution = enqueue(&state, &function, &invocation, scheduled_at).await?;
-        let rendered = models::execution(&execution, show_logs);
-        return Ok((StatusCode::ACCEPTED, Json(rendered)));
-    }
-    let execution = run_sync(&state, &function, invocation).await?;
+    let mode = if run_async {
+        Mode::Enqueue { scheduled_at }
+    } else {
+        Mode::Sync
+    };
+    let status = if run_async {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::CREATED
+    };
+    let executed = execute(&state, &function, invocation, mode).await?;
     Ok((
-        StatusCode::CREATED,
-        Json(models::execution(&execution, show_logs)),
+        status,
+        Json(models::execution(&executed.execution, caller.is_key())),
     ))
 }
 
@@ -257,76 +260,6 @@ fn parse_scheduled_at(raw: Option<&str>) -> ApiResult<Option<Timestamp>> {
         ));
     }
     Ok(Some(at))
-}
-
-/// Records an async execution durably and wakes the queue worker.
-pub async fn enqueue(
-    state: &AppState,
-    function: &Function,
-    invocation: &Invocation,
-    scheduled_at: Option<Timestamp>,
-) -> ApiResult<Execution> {
-    let status = if scheduled_at.is_some() {
-        ExecutionStatus::Scheduled
-    } else {
-        ExecutionStatus::Waiting
-    };
-    let mut execution = invoke::new_execution(function, unique_id(), invocation, status);
-    execution.scheduled_at = scheduled_at;
-    state.writer.write(execution.clone()).await?;
-    state.queue.notify_one();
-    Ok(execution)
-}
-
-/// Runs now and waits, at most the function's timeout capped by the sync limit; past that the
-/// execution goes on in the background and the caller gets 408.
-async fn run_sync(
-    state: &AppState,
-    function: &Function,
-    invocation: Invocation,
-) -> ApiResult<Execution> {
-    let permit = state
-        .concurrency
-        .try_admit(&function.project_id, &function.id)?;
-    let mut execution = invoke::new_execution(
-        function,
-        unique_id(),
-        &invocation,
-        ExecutionStatus::Processing,
-    );
-    execution.request_body = Vec::new();
-    let wait = state.config.sync_timeout_cap.min(
-        std::time::Duration::from_secs(u64::from(function.timeout))
-            + std::time::Duration::from_secs(1),
-    );
-    let task_state = state.clone();
-    let task_function = function.clone();
-    let running = tokio::spawn(async move {
-        let _permit = permit;
-        invoke::run(
-            &task_state,
-            &task_function,
-            execution,
-            &invocation,
-            invoke::Waiter::Api,
-        )
-        .await
-    });
-    match tokio::time::timeout(wait, running).await {
-        Ok(Ok(result)) => result.map(|(execution, _)| execution),
-        Ok(Err(join)) => Err(ApiError::internal(format!(
-            "The execution task failed: {join}"
-        ))),
-        Err(_) => Err(ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "function_synchronous_timeout",
-            format!(
-                "Synchronous function execution timed out after {} seconds. Use asynchronous \
-                 execution (`async: true`) for longer runs; this one continues in the background.",
-                wait.as_secs()
-            ),
-        )),
-    }
 }
 
 /// Lists a function's executions: all of them for an API key, a user's own for a JWT.
@@ -394,11 +327,7 @@ async fn load(
         Principal::Guest => false,
     };
     if !visible {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "execution_not_found",
-            format!("Execution with the requested ID '{execution_id}' could not be found."),
-        ));
+        return Err(ApiError::not_found(Entity::Execution, execution_id));
     }
     Ok(execution)
 }
@@ -460,8 +389,7 @@ async fn remove(
     );
     if !finished {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "execution_in_progress",
+            ErrorKind::ExecutionInProgress,
             format!(
                 "Execution '{execution_id}' is still {}; it can be deleted once it ends.",
                 execution.status

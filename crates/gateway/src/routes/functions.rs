@@ -14,7 +14,7 @@ use wafer_store::{
 };
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::openapi::schemas::{
     self, BadRequest, Conflict, FunctionIdParam, ListParams, NotFound, Unauthorized,
 };
@@ -326,7 +326,7 @@ pub async fn find(store: &dyn MetadataStore, project_id: &str, id: &str) -> ApiR
     store
         .get_function(project_id, id)
         .await
-        .map_err(|_| ApiError::function_not_found(id))
+        .map_err(ApiError::from)
 }
 
 /// Reads a function.
@@ -456,8 +456,7 @@ async fn set_active_deployment(
         .await?;
     if deployment.status != DeploymentStatus::Ready {
         return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "build_not_ready",
+            ErrorKind::BuildNotReady,
             format!(
                 "Deployment '{deployment_id}' is {}; only a ready deployment can be activated.",
                 deployment.status

@@ -8,11 +8,12 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use wafer_store::{ExecutionStatus, ExecutionTrigger, Function, unique_id};
+use wafer_store::{Execution, ExecutionTrigger, Function};
 
 use crate::auth::DEFAULT_PROJECT;
-use crate::error::{ApiError, ApiResult};
-use crate::invoke::{self, Invocation, TriggerInfo};
+use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::execute::{Mode, execute};
+use crate::invoke::{Invocation, TriggerInfo};
 use crate::openapi::schemas::{
     Forbidden, FunctionIdParam, NotFound, TooManyRequests, Unauthorized,
 };
@@ -106,8 +107,7 @@ fn check_public(function: &Function) -> ApiResult<()> {
         return Ok(());
     }
     Err(ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "user_unauthorized",
+        ErrorKind::UserUnauthorized,
         format!(
             "Function '{}' is not public: add `any` to its execute roles to call it over HTTP.",
             function.id
@@ -130,32 +130,10 @@ async fn serve(
         .to_owned();
     // The body is read before any refusal, so the connection stays usable for the next request.
     let invocation = read_invocation(&state, request, path).await?;
-    let function = state
-        .store
-        .get_function(&project_id, &function_id)
-        .await
-        .map_err(|_| ApiError::function_not_found(&function_id))?;
+    let function = state.store.get_function(&project_id, &function_id).await?;
     check_public(&function)?;
-    invoke::check_runnable(&function)?;
-    let permit = state
-        .concurrency
-        .try_admit(&function.project_id, &function.id)?;
-    let execution = invoke::new_execution(
-        &function,
-        unique_id(),
-        &invocation,
-        ExecutionStatus::Processing,
-    );
-    let (execution, outcome) = invoke::run(
-        &state,
-        &function,
-        execution,
-        &invocation,
-        invoke::Waiter::Route,
-    )
-    .await?;
-    drop(permit);
-    Ok(raw_response(&execution.id, outcome))
+    let executed = execute(&state, &function, invocation, Mode::Route).await?;
+    Ok(raw_response(&executed.execution, executed.outcome))
 }
 
 async fn read_invocation(
@@ -215,9 +193,16 @@ async fn read_invocation(
     })
 }
 
-fn raw_response(execution_id: &str, outcome: Option<wafer_runtime::InvocationOutcome>) -> Response {
+fn raw_response(
+    execution: &Execution,
+    outcome: Option<wafer_runtime::InvocationOutcome>,
+) -> Response {
     let Some(outcome) = outcome else {
-        return ApiError::internal("The function could not be run.").into_response();
+        return ApiError::internal(format!(
+            "The function could not be run: {}",
+            execution.errors
+        ))
+        .into_response();
     };
     let status = StatusCode::from_u16(outcome.response.status_code)
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -235,7 +220,7 @@ fn raw_response(execution_id: &str, outcome: Option<wafer_runtime::InvocationOut
     if !headers.contains_key(header::CONTENT_TYPE) {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     }
-    if let Ok(id) = HeaderValue::try_from(execution_id) {
+    if let Ok(id) = HeaderValue::try_from(execution.id.as_str()) {
         headers.insert(HeaderName::from_static("x-appwrite-execution-id"), id);
     }
     response

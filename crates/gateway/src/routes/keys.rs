@@ -13,10 +13,10 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
-use wafer_store::{ApiKey, Project, Timestamp, unique_id, validate_custom_id};
+use wafer_store::{ApiKey, Entity, Project, Timestamp, unique_id, validate_custom_id};
 
 use crate::auth::{ALL_SCOPES, Caller, DEFAULT_PROJECT, mint_jwt, normalize_scope, random_secret};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::models::{date, optional_date};
 use crate::openapi::schemas::{
     self, BadRequest, Conflict, KeyIdParam, NotFound, ProjectIdParam, Unauthorized, UserIdParam,
@@ -58,8 +58,7 @@ async fn authorize(
     caller.require(scope)?;
     if caller.project_id != DEFAULT_PROJECT && caller.project_id != project_id {
         return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "general_unauthorized_scope",
+            ErrorKind::GeneralUnauthorizedScope,
             format!(
                 "A key of project '{}' cannot manage project '{project_id}'.",
                 caller.project_id
@@ -70,7 +69,7 @@ async fn authorize(
         .store
         .get_project(project_id)
         .await
-        .map_err(|_| project_not_found(project_id))
+        .map_err(ApiError::from)
 }
 
 /// Only the operator (a key of the `default` project) creates projects.
@@ -80,19 +79,14 @@ fn require_operator(caller: &Caller, scope: &str) -> ApiResult<()> {
         Ok(())
     } else {
         Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "general_unauthorized_scope",
+            ErrorKind::GeneralUnauthorizedScope,
             format!("Only a key of the '{DEFAULT_PROJECT}' project can create projects."),
         ))
     }
 }
 
 fn project_not_found(project_id: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "project_not_found",
-        format!("Project with the requested ID '{project_id}' could not be found."),
-    )
+    ApiError::not_found(Entity::Project, project_id)
 }
 
 // ----- projects -----
@@ -171,8 +165,7 @@ async fn create_project(
     // here, as in Appwrite, so a typo cannot silently reuse another tenant's project.
     if state.store.get_project(&id).await.is_ok() {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "project_already_exists",
+            ErrorKind::ProjectAlreadyExists,
             format!("Project with the requested ID '{id}' already exists."),
         ));
     }

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use wafer_store::{Timestamp, Variable, unique_id, validate_custom_id};
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::models;
 use crate::openapi::schemas::{
     self, BadRequest, Conflict, FunctionIdParam, ListParams, NotFound, Unauthorized,
@@ -252,8 +252,7 @@ async fn update(
 fn next_secret(current: bool, requested: Option<bool>) -> ApiResult<bool> {
     match requested {
         Some(false) if current => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "variable_cannot_unset_secret",
+            ErrorKind::VariableCannotUnsetSecret,
             "This variable is secret; a secret variable cannot be made non-secret.",
         )),
         Some(secret) => Ok(secret),
@@ -297,7 +296,7 @@ mod tests {
     fn a_secret_stays_secret_and_a_plain_variable_may_become_secret() {
         assert_eq!(
             next_secret(true, Some(false)).map_err(|e| e.kind),
-            Err("variable_cannot_unset_secret")
+            Err(ErrorKind::VariableCannotUnsetSecret)
         );
         assert_eq!(next_secret(true, None).ok(), Some(true));
         assert_eq!(next_secret(false, Some(true)).ok(), Some(true));

@@ -9,7 +9,7 @@ use wafer_store::{Deployment, DeploymentStatus, Function, StoreError, unique_id}
 
 use super::remove_upload_dir;
 use crate::build::{self, CHUNK_SIZE, MAX_SOURCE_BYTES};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::params::parse_bool;
 use crate::state::AppState;
 
@@ -60,8 +60,7 @@ fn multipart_error(error: MultipartError) -> ApiError {
 
 fn file_too_large() -> ApiError {
     ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "deployment_invalid_file_size",
+        ErrorKind::DeploymentInvalidFileSize,
         format!(
             "The deployment file is too large: at most {} MiB, sent in chunks of 5 MiB with \
              `Content-Range` when larger than 5 MiB.",
@@ -71,11 +70,7 @@ fn file_too_large() -> ApiError {
 }
 
 fn invalid_range(message: impl Into<String>) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "storage_invalid_content_range",
-        message,
-    )
+    ApiError::new(ErrorKind::StorageInvalidContentRange, message)
 }
 
 /// `Content-Range: bytes START-END/TOTAL` of one chunk.
@@ -325,9 +320,13 @@ mod tests {
             "bytes 0-1",
         ] {
             let error = ChunkRange::parse(bad).expect_err(bad);
-            assert_eq!(error.kind, "storage_invalid_content_range", "{bad}");
+            assert_eq!(
+                error.kind.as_str(),
+                "storage_invalid_content_range",
+                "{bad}"
+            );
         }
         let error = ChunkRange::parse("bytes 0-5242879/999999999").expect_err("too large");
-        assert_eq!(error.kind, "deployment_invalid_file_size");
+        assert_eq!(error.kind.as_str(), "deployment_invalid_file_size");
     }
 }
