@@ -213,11 +213,39 @@ pub async fn invoke(
     let env = environment(state, function, &limits).await?;
     let outbound = OutboundPolicy::allow(function.outbound_hosts.iter().cloned());
     let request = guest_request(invocation, &execution.id);
-    let outcome = state
+    let mut outcome = state
         .runtime
         .invoke(&artifact, request, &limits, &env, &outbound)
         .await?;
+    outcome
+        .response
+        .headers
+        .retain(|(name, _)| !is_framing_header(name));
     Ok(outcome)
+}
+
+/// Headers that frame the HTTP exchange: they are the gateway's to set, never a guest's. A
+/// guest's `content-length: 0` or `transfer-encoding` would desynchronise a keep-alive connection
+/// (response splitting behind a proxy); `connection`, `upgrade` and the rest are hop-by-hop.
+const FRAMING_HEADERS: &[&str] = &[
+    "connection",
+    "content-length",
+    "http2-settings",
+    "keep-alive",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn is_framing_header(name: &str) -> bool {
+    let name = name.trim();
+    FRAMING_HEADERS
+        .iter()
+        .any(|framing| name.eq_ignore_ascii_case(framing))
+        || name
+            .get(..6)
+            .is_some_and(|prefix| prefix.eq_ignore_ascii_case("proxy-"))
 }
 
 #[cfg(test)]
@@ -247,6 +275,26 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    #[test]
+    fn framing_and_hop_by_hop_headers_are_the_gateways_whatever_their_case() {
+        for name in [
+            "Content-Length",
+            "transfer-encoding",
+            "CONNECTION",
+            "upgrade",
+            "keep-alive",
+            "te",
+            "trailer",
+            "proxy-authenticate",
+            "Proxy-Connection",
+        ] {
+            assert!(is_framing_header(name), "{name}");
+        }
+        for name in ["content-type", "x-te", "proxy", "location", "set-cookie"] {
+            assert!(!is_framing_header(name), "{name}");
+        }
     }
 
     #[test]

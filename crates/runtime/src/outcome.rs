@@ -51,8 +51,8 @@ impl Failure {
                  the limit is {limit} bytes."
             ),
             Self::InvalidStatusCode(code) => format!(
-                "The function returned an invalid HTTP status code {code}; status codes are \
-                 100-599."
+                "The function returned an invalid HTTP status code {code}; a response's status \
+                 must be 200-599 (1xx statuses are informational and cannot end a response)."
             ),
             Self::StackOverflow => {
                 "Stack limit exceeded: the function's call stack overflowed (runaway recursion?)."
@@ -123,7 +123,8 @@ pub(crate) fn check_response(response: &Response, limits: &Limits) -> Result<(),
             limit: limits.max_response_bytes,
         });
     }
-    if !(100..=599).contains(&response.status_code) {
+    // 1xx statuses belong to the server's framing (101 switches protocols), never to data.
+    if !(200..=599).contains(&response.status_code) {
         return Err(Failure::InvalidStatusCode(response.status_code));
     }
     Ok(())
