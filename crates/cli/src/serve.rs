@@ -49,6 +49,15 @@ pub struct ServeArgs {
         default_value_t = 128
     )]
     max_concurrency_per_function: usize,
+    /// Executions one function may have waiting in the async queue (beyond it: 429).
+    #[arg(long, env = "WAFER_MAX_QUEUED_PER_FUNCTION", default_value_t = GatewayConfig::DEFAULT_MAX_QUEUED_PER_FUNCTION)]
+    max_queued_per_function: u64,
+    /// Executions one project may have waiting in the async queue (beyond it: 429).
+    #[arg(long, env = "WAFER_MAX_QUEUED_PER_PROJECT", default_value_t = GatewayConfig::DEFAULT_MAX_QUEUED_PER_PROJECT)]
+    max_queued_per_project: u64,
+    /// How many days ahead an execution's `scheduledAt` may be.
+    #[arg(long, env = "WAFER_MAX_SCHEDULE_AHEAD_DAYS", default_value_t = GatewayConfig::DEFAULT_MAX_SCHEDULE_AHEAD.as_secs() / 86_400)]
+    max_schedule_ahead_days: u64,
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "WAFER_MAX_BODY_BYTES", default_value_t = 30 << 20)]
     max_body_bytes: usize,
@@ -106,6 +115,9 @@ impl ServeArgs {
         config.max_concurrent_executions = self.max_concurrency;
         config.max_concurrent_per_function = self.max_concurrency_per_function;
         config.max_request_body_bytes = self.max_body_bytes;
+        config.max_queued_per_function = self.max_queued_per_function;
+        config.max_queued_per_project = self.max_queued_per_project;
+        config.max_schedule_ahead = Duration::from_secs(self.max_schedule_ahead_days * 86_400);
         config.engine.max_concurrent_instances = self.instances;
         config.deployment_cache_capacity = self.deployment_cache.max(1);
         config.deployment_idle_timeout =

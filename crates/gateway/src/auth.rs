@@ -2,7 +2,6 @@
 //! (`X-Appwrite-Key`), a user JWT (`X-Appwrite-JWT`) or nobody (a guest).
 
 use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};

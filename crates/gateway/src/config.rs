@@ -48,6 +48,13 @@ pub struct GatewayConfig {
     pub max_request_body_bytes: usize,
     /// Longest a synchronous execution request waits.
     pub sync_timeout_cap: Duration,
+    /// Executions one function may have waiting in the async queue (`waiting` or
+    /// `scheduled`); beyond it enqueuing is refused with 429.
+    pub max_queued_per_function: u64,
+    /// Executions one project may have waiting in the async queue, all functions together.
+    pub max_queued_per_project: u64,
+    /// How far ahead `scheduledAt` may be.
+    pub max_schedule_ahead: Duration,
     pub engine: EngineConfig,
     /// Deployments the runtime keeps instantiation-ready in memory (least recently used first
     /// out); the others wait on disk as compiled artifacts.
@@ -65,6 +72,13 @@ pub struct GatewayConfig {
 }
 
 impl GatewayConfig {
+    /// Default of [`max_queued_per_function`](Self::max_queued_per_function).
+    pub const DEFAULT_MAX_QUEUED_PER_FUNCTION: u64 = 1_000;
+    /// Default of [`max_queued_per_project`](Self::max_queued_per_project).
+    pub const DEFAULT_MAX_QUEUED_PER_PROJECT: u64 = 10_000;
+    /// Default of [`max_schedule_ahead`](Self::max_schedule_ahead): 30 days.
+    pub const DEFAULT_MAX_SCHEDULE_AHEAD: Duration = Duration::from_secs(30 * 24 * 3600);
+
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -78,6 +92,9 @@ impl GatewayConfig {
             max_concurrent_per_function: 128,
             max_request_body_bytes: 30 << 20,
             sync_timeout_cap: Duration::from_secs(30),
+            max_queued_per_function: Self::DEFAULT_MAX_QUEUED_PER_FUNCTION,
+            max_queued_per_project: Self::DEFAULT_MAX_QUEUED_PER_PROJECT,
+            max_schedule_ahead: Self::DEFAULT_MAX_SCHEDULE_AHEAD,
             engine: EngineConfig::default(),
             deployment_cache_capacity: RuntimeConfig::DEFAULT_CACHE_CAPACITY,
             deployment_idle_timeout: Some(RuntimeConfig::DEFAULT_CACHE_IDLE_TIMEOUT),

@@ -235,9 +235,9 @@ impl From<ExecuteError> for ApiError {
             ExecuteError::Store(store) => return store.into(),
             ExecuteError::Disabled(_) => ErrorKind::FunctionDisabled,
             ExecuteError::NoActiveDeployment(_) => ErrorKind::DeploymentNotFound,
-            ExecuteError::Refused(_) | ExecuteError::RuntimeBusy(_) => {
-                ErrorKind::GeneralRateLimitExceeded
-            }
+            ExecuteError::Refused(_)
+            | ExecuteError::RuntimeBusy(_)
+            | ExecuteError::QueueFull(_) => ErrorKind::GeneralRateLimitExceeded,
             ExecuteError::SyncTimeout(_) => ErrorKind::FunctionSynchronousTimeout,
             ExecuteError::TaskFailed(_) | ExecuteError::ShuttingDown => ErrorKind::GeneralUnknown,
         };

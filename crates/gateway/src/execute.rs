@@ -60,6 +60,9 @@ pub enum ExecuteError {
     SyncTimeout(u64),
     #[error("The execution task failed: {0}")]
     TaskFailed(String),
+    /// A queue cap is reached; nothing was written.
+    #[error("{0}")]
+    QueueFull(String),
     #[error("The server is shutting down; the execution was not started.")]
     ShuttingDown,
     #[error(transparent)]
@@ -68,6 +71,8 @@ pub enum ExecuteError {
 
 /// Seconds a caller refused for a busy runtime is told to wait.
 const RUNTIME_BUSY_RETRY_SECONDS: u64 = 1;
+/// Seconds a caller refused for a full queue is told to wait: the worker drains it.
+const QUEUE_FULL_RETRY_SECONDS: u64 = 5;
 
 impl ExecuteError {
     /// Seconds to wait before a retry can succeed, for refusals that pass with time.
@@ -75,6 +80,7 @@ impl ExecuteError {
         match self {
             Self::Refused(refused) => Some(refused.retry_after),
             Self::RuntimeBusy(_) => Some(RUNTIME_BUSY_RETRY_SECONDS),
+            Self::QueueFull(_) => Some(QUEUE_FULL_RETRY_SECONDS),
             _ => None,
         }
     }
@@ -166,6 +172,7 @@ async fn enqueue(
     invocation: &Invocation,
     scheduled_at: Option<Timestamp>,
 ) -> Result<Executed, ExecuteError> {
+    check_queue_room(state, function).await?;
     let status = if scheduled_at.is_some() {
         ExecutionStatus::Scheduled
     } else {
@@ -179,6 +186,31 @@ async fn enqueue(
         execution,
         outcome: None,
     })
+}
+
+/// Refuses to queue more than the caps allow for the function and its project, so one caller
+/// cannot fill the database or starve everyone else's queued work.
+async fn check_queue_room(state: &AppState, function: &Function) -> Result<(), ExecuteError> {
+    let queued = state
+        .store
+        .count_queued_executions(&function.project_id, &function.id)
+        .await?;
+    let config = &state.config;
+    if queued.function >= config.max_queued_per_function {
+        return Err(ExecuteError::QueueFull(format!(
+            "Function '{}' already has {} executions waiting in the queue (its limit, \
+             max_queued_per_function); retry once some have run.",
+            function.id, queued.function
+        )));
+    }
+    if queued.project >= config.max_queued_per_project {
+        return Err(ExecuteError::QueueFull(format!(
+            "Project '{}' already has {} executions waiting in the queue (its limit, \
+             max_queued_per_project); retry once some have run.",
+            function.project_id, queued.project
+        )));
+    }
+    Ok(())
 }
 
 /// Runs now and waits, at most the function's timeout capped by the sync limit; past that the

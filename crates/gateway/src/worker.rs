@@ -2,10 +2,12 @@
 //! scheduler that enqueues a function's runs. Both survive restarts because their state is the
 //! store's: queued executions are rows, and each function keeps its next run time.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 use wafer_store::{Execution, ExecutionTrigger, StoreError, Timestamp};
 
 use crate::execute::{ExecuteError, Mode, execute};
@@ -15,7 +17,8 @@ use crate::state::AppState;
 
 /// How often the worker looks for due work when nothing wakes it.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
-const CLAIM_BATCH: u32 = 64;
+/// Most executions claimed in one transaction.
+const CLAIM_BATCH: usize = 64;
 
 pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     vec![
@@ -25,37 +28,62 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>
 }
 
 async fn queue_worker(state: AppState, mut stop: watch::Receiver<bool>) {
+    // Claimed executions that have not finished. The worker claims only what fits, so a backlog
+    // of any size stays in the database instead of becoming tasks that hold their rows (with
+    // request bodies) in memory.
+    let slots = Arc::new(Semaphore::new(
+        state.config.max_concurrent_executions.max(1),
+    ));
     loop {
-        let claimed = match state
-            .store
-            .claim_due_executions(Timestamp::now(), CLAIM_BATCH)
-            .await
-        {
-            Ok(claimed) => claimed,
-            Err(error) => {
-                tracing::error!(%error, "claiming queued executions failed");
-                Vec::new()
-            }
+        let room = slots.available_permits().min(CLAIM_BATCH);
+        let claimed = if room == 0 {
+            Vec::new()
+        } else {
+            claim(&state, room).await
         };
-        let full_batch = claimed.len() as u32 == CLAIM_BATCH;
+        let filled = room > 0 && claimed.len() == room;
         for execution in claimed {
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                return;
+            };
             let state = state.clone();
-            tokio::spawn(async move { run_queued(state, execution).await });
+            let span = tracing::info_span!("queued_execution", execution = %execution.id, function = %execution.function_id);
+            tokio::spawn(
+                async move {
+                    run_queued(state, execution).await;
+                    drop(slot);
+                }
+                .instrument(span),
+            );
         }
-        if full_batch {
+        if filled {
             continue;
         }
         tokio::select! {
             _ = state.queue.notified() => {}
             _ = tokio::time::sleep(POLL_INTERVAL) => {}
+            _ = slots.acquire(), if room == 0 => {}
             _ = stop.changed() => return,
         }
     }
 }
 
+async fn claim(state: &AppState, limit: usize) -> Vec<Execution> {
+    let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+    match state
+        .store
+        .claim_due_executions(Timestamp::now(), limit)
+        .await
+    {
+        Ok(claimed) => claimed,
+        Err(error) => {
+            tracing::error!(%error, "claiming queued executions failed");
+            Vec::new()
+        }
+    }
+}
+
 async fn run_queued(state: AppState, execution: Execution) {
-    let span = tracing::info_span!("queued_execution", execution = %execution.id, function = %execution.function_id);
-    let _guard = span.enter();
     let function = match state
         .store
         .get_function(&execution.project_id, &execution.function_id)

@@ -20,7 +20,8 @@ use moka::sync::Cache;
 
 use crate::error::Result;
 use crate::models::{
-    ApiKey, ChunkProgress, Deployment, Execution, Function, ListParams, Page, Project, Variable,
+    ApiKey, ChunkProgress, Deployment, Execution, Function, ListParams, Page, Project,
+    QueuedCounts, Variable,
 };
 use crate::store::MetadataStore;
 use crate::time::Timestamp;
@@ -426,6 +427,16 @@ impl MetadataStore for CachedStore {
 
     async fn claim_due_executions(&self, now: Timestamp, limit: u32) -> Result<Vec<Execution>> {
         self.inner.claim_due_executions(now, limit).await
+    }
+
+    async fn count_queued_executions(
+        &self,
+        project_id: &str,
+        function_id: &str,
+    ) -> Result<QueuedCounts> {
+        self.inner
+            .count_queued_executions(project_id, function_id)
+            .await
     }
 
     async fn requeue_processing(&self) -> Result<u64> {

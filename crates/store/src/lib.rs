@@ -46,7 +46,7 @@ pub use error::{Entity, Result, StoreError};
 pub use ids::{MAX_ID_LEN, unique_id, validate_custom_id};
 pub use models::{
     ApiKey, ChunkProgress, Deployment, DeploymentStatus, Execution, ExecutionStatus,
-    ExecutionTrigger, Function, ListParams, Page, Project, Variable,
+    ExecutionTrigger, Function, ListParams, Page, Project, QueuedCounts, Variable,
 };
 pub use query::QueryError;
 pub use sqlite::{SqliteConfig, SqliteStore, hash_secret};

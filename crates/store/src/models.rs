@@ -308,3 +308,12 @@ pub struct Page<T> {
     pub total: u64,
     pub items: Vec<T>,
 }
+
+/// Executions waiting in the queue (`waiting` or `scheduled`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueuedCounts {
+    /// In the whole project.
+    pub project: u64,
+    /// Of one function of the project.
+    pub function: u64,
+}

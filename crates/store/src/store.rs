@@ -16,7 +16,8 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 use crate::models::{
-    ApiKey, ChunkProgress, Deployment, Execution, Function, ListParams, Page, Project, Variable,
+    ApiKey, ChunkProgress, Deployment, Execution, Function, ListParams, Page, Project,
+    QueuedCounts, Variable,
 };
 use crate::time::Timestamp;
 use crate::writer::{ExecutionWriter, WriterConfig};
@@ -165,6 +166,13 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// `scheduled_at <= now`) of all projects to `processing` and returns them, oldest due first. One
     /// transaction, so concurrent claimers never receive the same execution.
     async fn claim_due_executions(&self, now: Timestamp, limit: u32) -> Result<Vec<Execution>>;
+    /// How many executions wait in the queue (`waiting` or `scheduled`) for the project, and of
+    /// those for the function: what the queue caps are checked against.
+    async fn count_queued_executions(
+        &self,
+        project_id: &str,
+        function_id: &str,
+    ) -> Result<QueuedCounts>;
     /// Run once at startup: executions left `processing` by a crash go back to `waiting` so the worker
     /// runs them again (at-least-once: a guest's side effects may repeat). Scheduled ones keep their
     /// `scheduled_at` and go back to `waiting` too, since they were already due. Returns how many.

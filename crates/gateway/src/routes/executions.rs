@@ -221,7 +221,10 @@ async fn create(
     let function = find(state.store.as_ref(), &caller.project_id, &function_id).await?;
     check_execute_permission(&caller, &function)?;
     let invocation = invocation(&mut body, &caller, &parts, &state)?;
-    let scheduled_at = parse_scheduled_at(body.scheduled_at.as_deref())?;
+    let scheduled_at = parse_scheduled_at(
+        body.scheduled_at.as_deref(),
+        state.config.max_schedule_ahead,
+    )?;
     let run_async = body.run_async.unwrap_or(false);
     if scheduled_at.is_some() && !run_async {
         return Err(ApiError::invalid_argument(
@@ -245,7 +248,10 @@ async fn create(
     ))
 }
 
-fn parse_scheduled_at(raw: Option<&str>) -> ApiResult<Option<Timestamp>> {
+fn parse_scheduled_at(
+    raw: Option<&str>,
+    max_ahead: std::time::Duration,
+) -> ApiResult<Option<Timestamp>> {
     let Some(raw) = raw.filter(|raw| !raw.is_empty()) else {
         return Ok(None);
     };
@@ -258,6 +264,14 @@ fn parse_scheduled_at(raw: Option<&str>) -> ApiResult<Option<Timestamp>> {
         return Err(ApiError::invalid_argument(
             "Invalid `scheduledAt` param: it must be at least one minute in the future.",
         ));
+    }
+    let max_ahead_ms = i64::try_from(max_ahead.as_millis()).unwrap_or(i64::MAX);
+    if at.as_millis() > Timestamp::now().as_millis().saturating_add(max_ahead_ms) {
+        return Err(ApiError::invalid_argument(format!(
+            "Invalid `scheduledAt` param: it may be at most {} days ahead (the server's \
+             max_schedule_ahead).",
+            max_ahead.as_secs() / 86_400
+        )));
     }
     Ok(Some(at))
 }

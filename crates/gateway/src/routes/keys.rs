@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
-use wafer_store::{ApiKey, Entity, Project, Timestamp, unique_id, validate_custom_id};
+use wafer_store::{ApiKey, Project, Timestamp, unique_id, validate_custom_id};
 
 use crate::auth::{ALL_SCOPES, Caller, DEFAULT_PROJECT, mint_jwt, normalize_scope, random_secret};
 use crate::error::{ApiError, ApiResult, ErrorKind};
@@ -83,10 +83,6 @@ fn require_operator(caller: &Caller, scope: &str) -> ApiResult<()> {
             format!("Only a key of the '{DEFAULT_PROJECT}' project can create projects."),
         ))
     }
-}
-
-fn project_not_found(project_id: &str) -> ApiError {
-    ApiError::not_found(Entity::Project, project_id)
 }
 
 // ----- projects -----

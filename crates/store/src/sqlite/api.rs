@@ -8,7 +8,8 @@ use super::projects::NewKey;
 use super::{SqliteStore, deployments, executions, functions, projects, variables};
 use crate::error::Result;
 use crate::models::{
-    ApiKey, ChunkProgress, Deployment, Execution, Function, ListParams, Page, Project, Variable,
+    ApiKey, ChunkProgress, Deployment, Execution, Function, ListParams, Page, Project,
+    QueuedCounts, Variable,
 };
 use crate::store::MetadataStore;
 use crate::time::Timestamp;
@@ -259,6 +260,16 @@ impl MetadataStore for SqliteStore {
 
     async fn claim_due_executions(&self, now: Timestamp, limit: u32) -> Result<Vec<Execution>> {
         self.write(move |c| executions::claim_due(c, now, limit))
+            .await
+    }
+
+    async fn count_queued_executions(
+        &self,
+        project_id: &str,
+        function_id: &str,
+    ) -> Result<QueuedCounts> {
+        let (project_id, function_id) = (project_id.to_owned(), function_id.to_owned());
+        self.read(move |c| executions::count_queued(c, &project_id, &function_id))
             .await
     }
 

@@ -19,6 +19,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/001_initial.sql")),
     M::up(include_str!("../../migrations/002_partial_queue_index.sql")),
     M::up(include_str!("../../migrations/003_reuse_instances.sql")),
+    M::up(include_str!("../../migrations/004_queued_by_function.sql")),
 ];
 
 /// Statements prepared once per connection and reused (list queries vary, so keep a few dozen).

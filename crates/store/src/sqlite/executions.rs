@@ -8,7 +8,7 @@ use super::functions;
 use super::list;
 use super::rows::{enum_col, is_foreign_key_violation, is_unique_violation, json_col, to_json};
 use crate::error::{Entity, Result, StoreError};
-use crate::models::{Execution, ExecutionStatus, ListParams, Page};
+use crate::models::{Execution, ExecutionStatus, ListParams, Page, QueuedCounts};
 use crate::query::{Collection, ListPlan, SqlValue};
 use crate::time::Timestamp;
 use crate::writer::{ExecutionSink, ExecutionWrite};
@@ -242,6 +242,29 @@ pub(crate) fn claim_due(
         tracing::debug!(count = claimed.len(), "claimed due executions");
     }
     Ok(claimed)
+}
+
+/// Matches the partial `executions_queued_by_function` index (migration 004).
+const WAITING: &str = "status IN ('waiting', 'scheduled')";
+
+pub(crate) fn count_queued(
+    conn: &Connection,
+    project_id: &str,
+    function_id: &str,
+) -> Result<QueuedCounts> {
+    let sql = format!(
+        "SELECT COUNT(*), COALESCE(SUM(function_id = ?2), 0) FROM executions \
+         WHERE {WAITING} AND project_id = ?1"
+    );
+    let (project, function): (i64, i64) = conn
+        .prepare_cached(&sql)?
+        .query_row(params![project_id, function_id], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?;
+    Ok(QueuedCounts {
+        project: u64::try_from(project).unwrap_or_default(),
+        function: u64::try_from(function).unwrap_or_default(),
+    })
 }
 
 pub(crate) fn requeue_processing(conn: &mut Connection) -> Result<u64> {
