@@ -5,7 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use wafer_store::Timestamp;
+use wafer_store::{ApiKey, Timestamp};
 
 use crate::error::{ApiError, ErrorKind};
 use crate::state::AppState;
@@ -138,56 +138,49 @@ impl FromRequestParts<AppState> for Caller {
         let project_id = header(parts, "x-appwrite-project")
             .unwrap_or(DEFAULT_PROJECT)
             .to_owned();
-        // A key that belongs to the project proves the project exists (keys are only made for
-        // existing projects), which saves a database read on most API requests.
-        if let Some(key) = matching_key(parts, state, &project_id).await? {
+        let Some(raw_key) = header(parts, "x-appwrite-key") else {
+            // A guest or user of a project that does not exist is told nothing more than one
+            // of a project that does: everything it can reach is looked up within the project.
+            let principal = user_or_guest(parts, state, &project_id)?;
             return Ok(Caller {
                 project_id,
-                principal: key,
+                principal,
             });
+        };
+        let key = live_key(state, raw_key).await?;
+        match key {
+            // A key that belongs to the project proves the project exists (keys are only made
+            // for existing projects), which saves a database read on most API requests.
+            Some(key) if key.project_id == project_id => Ok(Caller {
+                project_id,
+                principal: Principal::Key {
+                    id: key.id,
+                    scopes: key.scopes,
+                },
+            }),
+            // The operator may learn whether a project exists; nobody else can tell a missing
+            // project from one they may not use.
+            Some(key) if key.project_id == DEFAULT_PROJECT => {
+                state.store.get_project(&project_id).await?;
+                Err(invalid_key())
+            }
+            _ => Err(invalid_key()),
         }
-        check_project(state, &project_id).await?;
-        if header(parts, "x-appwrite-key").is_some() {
-            return Err(ApiError::new(
-                ErrorKind::UserUnauthorized,
-                "The API key is invalid, expired or belongs to another project.",
-            ));
-        }
-        let principal = user_or_guest(parts, state, &project_id)?;
-        Ok(Caller {
-            project_id,
-            principal,
-        })
     }
 }
 
-async fn check_project(state: &AppState, project_id: &str) -> Result<(), ApiError> {
-    state
-        .store
-        .get_project(project_id)
-        .await
-        .map(drop)
-        .map_err(ApiError::from)
+fn invalid_key() -> ApiError {
+    ApiError::new(
+        ErrorKind::UserUnauthorized,
+        "The API key is invalid, expired or belongs to another project.",
+    )
 }
 
-/// The caller's key, when it sends one that is valid for `project_id`.
-async fn matching_key(
-    parts: &Parts,
-    state: &AppState,
-    project_id: &str,
-) -> Result<Option<Principal>, ApiError> {
-    let Some(raw) = header(parts, "x-appwrite-key") else {
-        return Ok(None);
-    };
+/// The key whose secret the caller sent, unless it has expired.
+async fn live_key(state: &AppState, raw: &str) -> Result<Option<ApiKey>, ApiError> {
     let secret = raw.strip_prefix("standard_").unwrap_or(raw);
     let key = state.store.find_api_key_by_secret(secret).await?;
-    Ok(key
-        .filter(|key| key.project_id == project_id)
-        .filter(|key| key.expire.is_none_or(|expire| expire > Timestamp::now()))
-        .map(|key| Principal::Key {
-            id: key.id,
-            scopes: key.scopes,
-        }))
+    Ok(key.filter(|key| key.expire.is_none_or(|expire| expire > Timestamp::now())))
 }
 
 fn user_or_guest(parts: &Parts, state: &AppState, project_id: &str) -> Result<Principal, ApiError> {
