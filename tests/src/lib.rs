@@ -279,3 +279,38 @@ impl TestServer {
         self.admin_json(Method::POST, &path, body).await
     }
 }
+
+/// Seconds since the Unix epoch, now.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("the clock is after 1970")
+        .as_secs()
+}
+
+/// A Unix time as the ISO 8601 date the API takes (`2030-01-02T03:04:05.000+00:00`, UTC).
+pub fn rfc3339(unix_seconds: u64) -> String {
+    // Civil date from days since the epoch, proleptic Gregorian (Howard Hinnant's algorithm).
+    let days = i64::try_from(unix_seconds / 86_400).expect("a date before year 2^63");
+    let seconds = unix_seconds % 86_400;
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000+00:00",
+        seconds / 3600,
+        seconds % 3600 / 60,
+        seconds % 60
+    )
+}

@@ -5,35 +5,12 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use wafer_e2e::TestServer;
+use wafer_e2e::{TestServer, rfc3339, unix_now};
 
 const FAR_AHEAD: &str = "2999-01-01T00:00:00.000+00:00";
 
-fn in_days(days: i64) -> String {
-    let at = std::time::SystemTime::now()
-        + Duration::from_secs(u64::try_from(days).unwrap_or(0) * 86_400);
-    let seconds = at
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after the epoch")
-        .as_secs();
-    // RFC 3339 from seconds since the epoch (civil-from-days, proleptic Gregorian).
-    let days_since = i64::try_from(seconds / 86_400).expect("days");
-    let secs_of_day = seconds % 86_400;
-    let z = days_since + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000+00:00",
-        secs_of_day / 3600,
-        secs_of_day % 3600 / 60,
-        secs_of_day % 60
-    )
+fn in_days(days: u64) -> String {
+    rfc3339(unix_now() + days * 86_400)
 }
 
 async fn schedule(server: &TestServer, function_id: &str, at: &str) -> wafer_e2e::Reply {

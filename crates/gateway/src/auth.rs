@@ -26,8 +26,15 @@ pub const DEFAULT_PROJECT: &str = "default";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Principal {
-    Key { id: String, scopes: Vec<String> },
-    User { id: String },
+    Key {
+        id: String,
+        scopes: Vec<String>,
+        /// When the key stops working; `None` never.
+        expire: Option<Timestamp>,
+    },
+    User {
+        id: String,
+    },
     Guest,
 }
 
@@ -45,6 +52,26 @@ impl Caller {
     pub fn user_id(&self) -> Option<&str> {
         match &self.principal {
             Principal::User { id } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// Succeeds when the caller's key carries every one of `scopes`: a key may only hand out,
+    /// change or remove what it holds itself.
+    pub fn require_all<'a>(
+        &self,
+        scopes: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), ApiError> {
+        scopes
+            .into_iter()
+            .try_for_each(|scope| self.require(&normalize_scope(scope)))
+    }
+
+    /// When the caller's credentials stop working: a key's expiry, `None` for one that never
+    /// expires (and for callers without a key).
+    pub fn key_expiry(&self) -> Option<Timestamp> {
+        match &self.principal {
+            Principal::Key { expire, .. } => *expire,
             _ => None,
         }
     }
@@ -156,6 +183,7 @@ impl FromRequestParts<AppState> for Caller {
                 principal: Principal::Key {
                     id: key.id,
                     scopes: key.scopes,
+                    expire: key.expire,
                 },
             }),
             // The operator may learn whether a project exists; nobody else can tell a missing

@@ -25,6 +25,46 @@ impl Default for FunctionDefaults {
     }
 }
 
+/// How long execution records and upload leftovers are kept; housekeeping removes the rest.
+#[derive(Clone, Debug)]
+pub struct Retention {
+    /// Finished executions older than this are deleted; `None` keeps them.
+    pub execution_max_age: Option<Duration>,
+    /// Finished executions kept per function, newest first; `None` keeps all.
+    pub executions_per_function: Option<u64>,
+    /// A chunked upload that has not progressed for this long is deleted with its deployment.
+    pub abandoned_upload_age: Duration,
+    /// The uploaded source of a failed build is deleted after this long (its record and build
+    /// log stay).
+    pub failed_source_age: Duration,
+    /// Time between housekeeping passes.
+    pub interval: Duration,
+}
+
+impl Retention {
+    /// Default of [`execution_max_age`](Self::execution_max_age): 14 days, as Appwrite keeps them.
+    pub const DEFAULT_EXECUTION_MAX_AGE: Duration = Duration::from_secs(14 * 24 * 3600);
+    /// Default of [`executions_per_function`](Self::executions_per_function).
+    pub const DEFAULT_EXECUTIONS_PER_FUNCTION: u64 = 10_000;
+    /// Default of [`abandoned_upload_age`](Self::abandoned_upload_age) and
+    /// [`failed_source_age`](Self::failed_source_age): one day.
+    pub const DEFAULT_LEFTOVER_AGE: Duration = Duration::from_secs(24 * 3600);
+    /// Default of [`interval`](Self::interval): ten minutes.
+    pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(600);
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            execution_max_age: Some(Self::DEFAULT_EXECUTION_MAX_AGE),
+            executions_per_function: Some(Self::DEFAULT_EXECUTIONS_PER_FUNCTION),
+            abandoned_upload_age: Self::DEFAULT_LEFTOVER_AGE,
+            failed_source_age: Self::DEFAULT_LEFTOVER_AGE,
+            interval: Self::DEFAULT_INTERVAL,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct GatewayConfig {
     pub listen: SocketAddr,
@@ -55,6 +95,8 @@ pub struct GatewayConfig {
     pub max_queued_per_project: u64,
     /// How far ahead `scheduledAt` may be.
     pub max_schedule_ahead: Duration,
+    /// How long records and leftovers are kept.
+    pub retention: Retention,
     pub engine: EngineConfig,
     /// Deployments the runtime keeps instantiation-ready in memory (least recently used first
     /// out); the others wait on disk as compiled artifacts.
@@ -95,6 +137,7 @@ impl GatewayConfig {
             max_queued_per_function: Self::DEFAULT_MAX_QUEUED_PER_FUNCTION,
             max_queued_per_project: Self::DEFAULT_MAX_QUEUED_PER_PROJECT,
             max_schedule_ahead: Self::DEFAULT_MAX_SCHEDULE_AHEAD,
+            retention: Retention::default(),
             engine: EngineConfig::default(),
             deployment_cache_capacity: RuntimeConfig::DEFAULT_CACHE_CAPACITY,
             deployment_idle_timeout: Some(RuntimeConfig::DEFAULT_CACHE_IDLE_TIMEOUT),

@@ -13,6 +13,7 @@ mod config;
 mod error;
 mod execute;
 mod invoke;
+mod janitor;
 mod models;
 mod openapi;
 mod params;
@@ -24,7 +25,7 @@ mod state;
 mod worker;
 
 pub use auth::{ALL_SCOPES, mint_jwt};
-pub use config::{FunctionDefaults, GatewayConfig};
+pub use config::{FunctionDefaults, GatewayConfig, Retention};
 pub use error::{API_VERSION, ApiError};
 pub use server::{RunningServer, start};
 pub use wafer_store::CacheConfig;

@@ -1,5 +1,5 @@
-//! Background work: the queue worker that runs async and scheduled executions, and the cron
-//! scheduler that enqueues a function's runs. Both survive restarts because their state is the
+//! Background work: the queue worker that runs async and scheduled executions, the cron
+//! scheduler that enqueues a function's runs, and housekeeping ([`janitor`]). Both survive restarts because their state is the
 //! store's: queued executions are rows, and each function keeps its next run time.
 
 use std::sync::Arc;
@@ -12,8 +12,8 @@ use wafer_store::{Execution, ExecutionTrigger, StoreError, Timestamp};
 
 use crate::execute::{ExecuteError, Mode, execute};
 use crate::invoke::{Invocation, TriggerInfo};
-use crate::schedule;
 use crate::state::AppState;
+use crate::{janitor, schedule};
 
 /// How often the worker looks for due work when nothing wakes it.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
@@ -23,7 +23,8 @@ const CLAIM_BATCH: usize = 64;
 pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
     vec![
         tokio::spawn(queue_worker(state.clone(), stop.clone())),
-        tokio::spawn(scheduler(state, stop)),
+        tokio::spawn(scheduler(state.clone(), stop.clone())),
+        tokio::spawn(janitor::run(state, stop)),
     ]
 }
 

@@ -10,6 +10,8 @@
 //!   visible when the entry expires: [`CacheConfig::ttl`] bounds that staleness.
 //! - Execution records are never cached.
 
+use std::collections::HashSet;
+
 use std::hash::Hash;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -441,6 +443,22 @@ impl MetadataStore for CachedStore {
 
     async fn requeue_processing(&self) -> Result<u64> {
         self.inner.requeue_processing().await
+    }
+
+    async fn find_deployments(&self, ids: Vec<String>) -> Result<Vec<Deployment>> {
+        self.inner.find_deployments(ids).await
+    }
+
+    async fn artifacts_in_use(&self) -> Result<HashSet<String>> {
+        self.inner.artifacts_in_use().await
+    }
+
+    async fn delete_executions_before(&self, before: Timestamp, limit: u32) -> Result<u64> {
+        self.inner.delete_executions_before(before, limit).await
+    }
+
+    async fn trim_executions(&self, keep: u64, limit: u32) -> Result<u64> {
+        self.inner.trim_executions(keep, limit).await
     }
 
     fn spawn_execution_writer(&self, config: WriterConfig) -> Result<ExecutionWriter> {

@@ -12,6 +12,8 @@
 //!   cursor document as [`StoreError::CursorNotFound`](crate::StoreError::CursorNotFound). Listing the
 //!   children of a function that does not exist gives an empty page, not an error.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 
 use crate::error::Result;
@@ -179,6 +181,19 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Consequently the gateway should persist `processing` only for queued (async/scheduled) work;
     /// synchronous executions are written once, when finished.
     async fn requeue_processing(&self) -> Result<u64>;
+
+    // ----- housekeeping -----
+
+    /// The deployments, of any project, whose ids are in `ids` (for uploads left behind);
+    /// unknown ids are left out.
+    async fn find_deployments(&self, ids: Vec<String>) -> Result<Vec<Deployment>>;
+    /// Every artifact id a deployment of any project refers to.
+    async fn artifacts_in_use(&self) -> Result<HashSet<String>>;
+    /// Deletes up to `limit` finished executions created before `before`; returns how many.
+    async fn delete_executions_before(&self, before: Timestamp, limit: u32) -> Result<u64>;
+    /// Deletes up to `limit` finished executions beyond the newest `keep` of each function;
+    /// returns how many.
+    async fn trim_executions(&self, keep: u64, limit: u32) -> Result<u64>;
     /// Starts a batching writer over this store's database.
     fn spawn_execution_writer(&self, config: WriterConfig) -> Result<ExecutionWriter>;
 

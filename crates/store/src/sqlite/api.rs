@@ -1,11 +1,13 @@
 //! [`MetadataStore`] for [`SqliteStore`]: each method copies its arguments, picks a reader or the writer
 //! connection and runs the blocking function of the entity module.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 
 use super::executions::SqliteExecutionSink;
 use super::projects::NewKey;
-use super::{SqliteStore, deployments, executions, functions, projects, variables};
+use super::{SqliteStore, deployments, executions, functions, maintenance, projects, variables};
 use crate::error::Result;
 use crate::models::{
     ApiKey, ChunkProgress, Deployment, Execution, Function, ListParams, Page, Project,
@@ -275,6 +277,25 @@ impl MetadataStore for SqliteStore {
 
     async fn requeue_processing(&self) -> Result<u64> {
         self.write(executions::requeue_processing).await
+    }
+
+    async fn find_deployments(&self, ids: Vec<String>) -> Result<Vec<Deployment>> {
+        self.read(move |c| maintenance::find_deployments(c, &ids))
+            .await
+    }
+
+    async fn artifacts_in_use(&self) -> Result<HashSet<String>> {
+        self.read(maintenance::artifacts_in_use).await
+    }
+
+    async fn delete_executions_before(&self, before: Timestamp, limit: u32) -> Result<u64> {
+        self.write(move |c| maintenance::delete_executions_before(c, before, limit))
+            .await
+    }
+
+    async fn trim_executions(&self, keep: u64, limit: u32) -> Result<u64> {
+        self.write(move |c| maintenance::trim_executions(c, keep, limit))
+            .await
     }
 
     fn spawn_execution_writer(&self, config: WriterConfig) -> Result<ExecutionWriter> {

@@ -10,14 +10,14 @@ use crate::models::{ChunkProgress, Deployment, Function, ListParams, Page};
 use crate::query::{Collection, ListPlan, SqlValue};
 use crate::time::Timestamp;
 
-const COLUMNS: &str = "id, project_id, function_id, deployment_type, entrypoint, source_size, \
+pub(super) const COLUMNS: &str = "id, project_id, function_id, deployment_type, entrypoint, source_size, \
     build_size, total_size, build_id, activate, status, build_logs, build_duration, artifact_id, \
     chunks_total, chunks_uploaded, created_at, updated_at";
 
 /// The type stored when the caller leaves it empty.
 const DEFAULT_TYPE: &str = "manual";
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<Deployment> {
+pub(super) fn from_row(row: &Row<'_>) -> rusqlite::Result<Deployment> {
     Ok(Deployment {
         id: row.get("id")?,
         project_id: row.get("project_id")?,

@@ -12,6 +12,7 @@ mod deployments;
 mod executions;
 mod functions;
 mod list;
+mod maintenance;
 mod projects;
 mod rows;
 mod variables;
