@@ -23,7 +23,7 @@ mod state;
 mod worker;
 
 pub use auth::{ALL_SCOPES, mint_jwt};
-pub use config::{FunctionDefaults, GatewayConfig};
+pub use config::{ConnectionLimits, FunctionDefaults, GatewayConfig};
 pub use error::{API_VERSION, ApiError};
 pub use server::{RunningServer, start};
 pub use wafer_store::CacheConfig;
