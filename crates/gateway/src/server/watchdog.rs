@@ -20,7 +20,8 @@ pub(super) struct Activity {
     opened: Instant,
     in_flight: AtomicUsize,
     requests_started: AtomicU64,
-    /// When `in_flight` last changed, in milliseconds since `opened`.
+    /// When a request last began or ended, or a response last made progress, in milliseconds
+    /// since `opened`.
     last_change_ms: AtomicU64,
 }
 
