@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use wafer_gateway::{CacheConfig, GatewayConfig};
+use clap::builder::TypedValueParser as _;
+use wafer_gateway::{CacheConfig, ConnectionLimits, GatewayConfig};
 use wafer_runtime::RuntimeConfig;
 
 #[derive(Args, Debug)]
@@ -99,6 +100,60 @@ pub struct ServeArgs {
     /// Warm instances kept in all (at most a quarter of `--instances`).
     #[arg(long, env = "WAFER_WARM_INSTANCES", default_value_t = wafer_runtime::DEFAULT_MAX_IDLE_INSTANCES)]
     warm_instances: usize,
+    /// Client connections open at once; beyond it new connections are closed at once (and a
+    /// warning is logged). Keep it below the open-file limit, which the database and the
+    /// loaded deployments share.
+    #[arg(
+        long,
+        env = "WAFER_MAX_CONNECTIONS",
+        default_value_t = ConnectionLimits::DEFAULT_MAX_CONNECTIONS,
+        value_parser = clap::value_parser!(u32).range(1..).map(|max| max as usize)
+    )]
+    max_connections: usize,
+    /// Seconds an HTTP/1 keep-alive connection with no request, or an HTTP/2 connection with no
+    /// open stream, stays open. A request in progress is never idle; a response the client
+    /// stops reading for this long is abandoned.
+    #[arg(
+        long,
+        env = "WAFER_IDLE_TIMEOUT_SECS",
+        default_value_t = ConnectionLimits::DEFAULT_IDLE_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    idle_timeout_secs: u64,
+    /// Seconds a client has from the first byte of a request to the end of its headers
+    /// (beyond: 408 and the connection closes).
+    #[arg(
+        long,
+        env = "WAFER_HEADER_TIMEOUT_SECS",
+        default_value_t = ConnectionLimits::DEFAULT_HEADER_READ_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    header_timeout_secs: u64,
+    /// Seconds the server waits for the next part of a request body (beyond: 408 and the
+    /// connection closes).
+    #[arg(
+        long,
+        env = "WAFER_BODY_TIMEOUT_SECS",
+        default_value_t = ConnectionLimits::DEFAULT_BODY_READ_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    body_timeout_secs: u64,
+    /// Seconds of silence after which an HTTP/2 client is pinged.
+    #[arg(
+        long,
+        env = "WAFER_HTTP2_PING_SECS",
+        default_value_t = ConnectionLimits::DEFAULT_HTTP2_KEEP_ALIVE_INTERVAL.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    http2_ping_secs: u64,
+    /// Seconds an HTTP/2 client has to answer a ping before its connection is closed.
+    #[arg(
+        long,
+        env = "WAFER_HTTP2_PING_TIMEOUT_SECS",
+        default_value_t = ConnectionLimits::DEFAULT_HTTP2_KEEP_ALIVE_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    http2_ping_timeout_secs: u64,
 }
 
 impl ServeArgs {
@@ -128,6 +183,14 @@ impl ServeArgs {
         config.durable_route_records = self.durable_route_records;
         config.engine.max_idle_instances = self.warm_instances;
         config.engine.max_idle_instances_per_deployment = self.warm_instances_per_function;
+        config.connections = ConnectionLimits {
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs),
+            header_read_timeout: Duration::from_secs(self.header_timeout_secs),
+            body_read_timeout: Duration::from_secs(self.body_timeout_secs),
+            http2_keep_alive_interval: Duration::from_secs(self.http2_ping_secs),
+            http2_keep_alive_timeout: Duration::from_secs(self.http2_ping_timeout_secs),
+            max_connections: self.max_connections,
+        };
         config
     }
 }
@@ -139,7 +202,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
         .init();
-    raise_open_file_limit();
+    let max_connections = args.max_connections;
+    raise_open_file_limit(max_connections);
     let base_domain = args.base_domain.clone();
     let server = wafer_gateway::start(args.into_config())
         .await
@@ -167,9 +231,18 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 /// Every client connection, every loaded deployment's compiled code and memory image, and the
 /// database hold file descriptors; a server holding thousands of functions needs more than the
-/// usual soft limit of 1,024, so it raises its own to the hard limit the system allows.
-fn raise_open_file_limit() {
+/// usual soft limit of 1,024, so it raises its own to the hard limit the system allows, and
+/// says so when that leaves too little room for `--max-connections` connections.
+fn raise_open_file_limit(max_connections: usize) {
+    /// Descriptors kept for the database, artifacts, uploads and outbound calls.
+    const RESERVED_FILES: u64 = 1024;
     match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < max_connections as u64 + RESERVED_FILES => tracing::warn!(
+            limit,
+            max_connections,
+            "the open-file limit leaves too little room for --max-connections: lower it, or \
+             raise the limit (ulimit -n), or connections will fail before the cap is reached"
+        ),
         Ok(limit) => tracing::debug!(limit, "open file limit"),
         Err(error) => tracing::warn!(%error, "could not raise the open file limit"),
     }

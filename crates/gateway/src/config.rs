@@ -65,6 +65,53 @@ impl Default for Retention {
     }
 }
 
+/// What one client connection may hold of the server, so that idle, slow or silent peers cannot
+/// use up its sockets and file descriptors.
+#[derive(Clone, Debug)]
+pub struct ConnectionLimits {
+    /// An HTTP/1 keep-alive connection with no request, or an HTTP/2 connection with no open
+    /// stream, is closed after this long. A request in progress (a function running, a body
+    /// streaming) never counts as idle. A response the client stops reading for this long is
+    /// abandoned and its connection closed.
+    pub idle_timeout: Duration,
+    /// Longest time from the first byte of a request to the end of its headers (HTTP/1); a
+    /// client that dawdles gets 408 and the connection closes.
+    pub header_read_timeout: Duration,
+    /// Longest wait for the next piece of a request body; a body that stops arriving fails the
+    /// request with 408 and the connection closes.
+    pub body_read_timeout: Duration,
+    /// An HTTP/2 connection that has sent nothing for this long gets a ping...
+    pub http2_keep_alive_interval: Duration,
+    /// ...and is closed when the ping goes unanswered for this long.
+    pub http2_keep_alive_timeout: Duration,
+    /// Client connections open at once; beyond it new connections are closed at once. Keep it
+    /// below the process's open-file limit, which the database and artifacts share.
+    pub max_connections: usize,
+}
+
+impl ConnectionLimits {
+    /// Above the 60 s idle timeout of common load balancers, so they close first.
+    pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+    pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+    pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+    pub const DEFAULT_HTTP2_KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
+    pub const DEFAULT_HTTP2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
+            header_read_timeout: Self::DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: Self::DEFAULT_BODY_READ_TIMEOUT,
+            http2_keep_alive_interval: Self::DEFAULT_HTTP2_KEEP_ALIVE_INTERVAL,
+            http2_keep_alive_timeout: Self::DEFAULT_HTTP2_KEEP_ALIVE_TIMEOUT,
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct GatewayConfig {
     pub listen: SocketAddr,
@@ -111,6 +158,8 @@ pub struct GatewayConfig {
     /// Off by default: the record is committed within milliseconds by the batching writer, and
     /// a crash in that window loses it. The executions API always waits.
     pub durable_route_records: bool,
+    /// Timeouts and the cap on client connections.
+    pub connections: ConnectionLimits,
 }
 
 impl GatewayConfig {
@@ -143,6 +192,7 @@ impl GatewayConfig {
             deployment_idle_timeout: Some(RuntimeConfig::DEFAULT_CACHE_IDLE_TIMEOUT),
             metadata_cache: CacheConfig::default(),
             durable_route_records: false,
+            connections: ConnectionLimits::default(),
         }
     }
 

@@ -140,6 +140,16 @@ impl ApiError {
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::GeneralUnknown, message)
     }
+
+    /// The body clients see: `{message, code, type, version}`.
+    pub fn body(&self) -> serde_json::Value {
+        json!({
+            "message": self.message,
+            "code": self.status().as_u16(),
+            "type": self.kind.as_str(),
+            "version": API_VERSION,
+        })
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -148,13 +158,7 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(kind = self.kind.as_str(), message = %self.message, "request failed");
         }
-        let body = json!({
-            "message": self.message,
-            "code": status.as_u16(),
-            "type": self.kind.as_str(),
-            "version": API_VERSION,
-        });
-        let mut response = (status, Json(body)).into_response();
+        let mut response = (status, Json(self.body())).into_response();
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()

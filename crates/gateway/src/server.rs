@@ -1,24 +1,21 @@
 //! Starting and stopping the gateway: opens the store and runtime under the data directory,
 //! binds the listener, and serves the router with the background workers beside it.
 
+mod connections;
+mod timeouts;
+mod watchdog;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
-use tower::Service;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 use wafer_runtime::{Runtime, RuntimeConfig};
@@ -113,12 +110,13 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
     crate::build::resume_interrupted_builds(&state).await;
     let (shutdown, mut stopped) = watch::channel(false);
     let workers = worker::spawn(state.clone(), shutdown.subscribe());
+    let limits = state.config.connections.clone();
     let app = router(state);
     let serving = tokio::spawn(async move {
         let stop = async move {
             let _ = stopped.wait_for(|stop| *stop).await;
         };
-        serve_connections(listener, app, stop).await;
+        connections::serve(listener, app, limits, stop).await;
     });
     tracing::info!(%local_addr, %api_endpoint, "wafer gateway listening");
     Ok(RunningServer {
@@ -129,58 +127,6 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
         serving,
         workers,
     })
-}
-
-/// Bounds on what a client may send before its request is refused by hyper itself.
-const MAX_HEADER_BYTES: usize = 64 << 10;
-const MAX_HEADERS: usize = 100;
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Accepts connections until `stop`, serving each with hyper under header limits, then lets
-/// open connections finish their requests.
-async fn serve_connections(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    stop: impl std::future::Future<Output = ()>,
-) {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .max_buf_size(MAX_HEADER_BYTES)
-        .max_headers(MAX_HEADERS)
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
-    let graceful = GracefulShutdown::new();
-    tokio::pin!(stop);
-    loop {
-        let (stream, remote) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(%error, "accepting a connection failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut stop => break,
-        };
-        let app = app.clone();
-        let service = hyper::service::service_fn(move |mut request: http::Request<Incoming>| {
-            request.extensions_mut().insert(ConnectInfo(remote));
-            app.clone().call(request.map(Body::new))
-        });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, "connection ended with an error");
-            }
-        });
-    }
-    graceful.shutdown().await;
 }
 
 fn router(state: AppState) -> Router {
