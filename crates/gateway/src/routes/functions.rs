@@ -9,16 +9,14 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
-use wafer_store::{
-    DeploymentStatus, Function, MetadataStore, Timestamp, unique_id, validate_custom_id,
-};
+use wafer_store::{DeploymentStatus, Function, MetadataStore, Timestamp};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::openapi::schemas::{
     self, BadRequest, Conflict, FunctionIdParam, ListParams, NotFound, Unauthorized,
 };
-use crate::params::{JsonBody, ListQuery};
+use crate::params::{JsonBody, ListQuery, MissingId, checked_name, new_id};
 use crate::routes::no_content;
 use crate::runtimes::{
     DEFAULT_SPECIFICATION, check_runtime, runtimes_json, specification, specifications_json,
@@ -157,20 +155,7 @@ async fn create(
     JsonBody(body): JsonBody<FunctionBody>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require("functions.write")?;
-    let id = match body.function_id.as_deref() {
-        None | Some("") => {
-            return Err(ApiError::invalid_argument(
-                "Param `functionId` is required.",
-            ));
-        }
-        Some("unique()") => unique_id(),
-        Some(custom) => {
-            validate_custom_id(custom).map_err(|reason| {
-                ApiError::invalid_argument(format!("Invalid `functionId` param: {reason}"))
-            })?;
-            custom.to_owned()
-        }
-    };
+    let id = new_id("functionId", body.function_id.as_deref(), MissingId::Refuse)?;
     let mut function = Function {
         id,
         timeout: DEFAULT_TIMEOUT_SECONDS,
@@ -189,13 +174,7 @@ async fn create(
 
 /// Copies the fields present in `body` onto `function`, validating each.
 fn apply(function: &mut Function, body: FunctionBody, creating: bool) -> ApiResult<()> {
-    let name = body.name.unwrap_or_default();
-    if name.trim().is_empty() || name.chars().count() > 128 {
-        return Err(ApiError::invalid_argument(
-            "Param `name` is required: 1 to 128 characters.",
-        ));
-    }
-    function.name = name;
+    function.name = checked_name(body.name)?;
     match body.runtime {
         Some(runtime) => {
             check_runtime(&runtime)?;

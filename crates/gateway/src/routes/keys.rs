@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
-use wafer_store::{ApiKey, Project, Timestamp, unique_id, validate_custom_id};
+use wafer_store::{ApiKey, Project, Timestamp};
 
 use crate::auth::{ALL_SCOPES, Caller, DEFAULT_PROJECT, mint_jwt, normalize_scope, random_secret};
 use crate::error::{ApiError, ApiResult};
@@ -21,7 +21,7 @@ use crate::models::{date, optional_date};
 use crate::openapi::schemas::{
     self, BadRequest, Conflict, KeyIdParam, NotFound, ProjectIdParam, Unauthorized, UserIdParam,
 };
-use crate::params::JsonBody;
+use crate::params::{JsonBody, MissingId, checked_id, checked_name, new_id};
 use crate::routes::no_content;
 use crate::state::AppState;
 
@@ -40,7 +40,6 @@ pub fn router() -> Router<AppState> {
         .route("/v1/users/{user_id}/jwts", post(create_jwt))
 }
 
-const MAX_NAME_CHARS: usize = 128;
 const DEFAULT_JWT_SECONDS: u64 = 900;
 const MAX_JWT_SECONDS: u64 = 3600;
 
@@ -120,29 +119,6 @@ fn project_model(project: &Project) -> Value {
     })
 }
 
-fn checked_name(name: Option<String>) -> ApiResult<String> {
-    let name = name.unwrap_or_default();
-    if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        return Err(ApiError::invalid_argument(format!(
-            "Param `name` is required: 1 to {MAX_NAME_CHARS} characters."
-        )));
-    }
-    Ok(name)
-}
-
-fn new_project_id(requested: Option<&str>) -> ApiResult<String> {
-    match requested {
-        None | Some("") => Err(ApiError::invalid_argument("Param `projectId` is required.")),
-        Some("unique()") => Ok(unique_id()),
-        Some(custom) => {
-            validate_custom_id(custom).map_err(|reason| {
-                ApiError::invalid_argument(format!("Invalid `projectId` param: {reason}"))
-            })?;
-            Ok(custom.to_owned())
-        }
-    }
-}
-
 /// Creates a project; only a key of the operator's `default` project may.
 #[utoipa::path(
     post,
@@ -165,7 +141,7 @@ async fn create_project(
     JsonBody(body): JsonBody<ProjectBody>,
 ) -> ApiResult<impl IntoResponse> {
     require_operator(&caller, "keys.write")?;
-    let id = new_project_id(body.project_id.as_deref())?;
+    let id = new_id("projectId", body.project_id.as_deref(), MissingId::Refuse)?;
     let name = checked_name(body.name)?;
     // `ensure_project` keeps an existing project as it is; creating one twice is a conflict
     // here, as in Appwrite, so a typo cannot silently reuse another tenant's project.
@@ -410,9 +386,7 @@ async fn create_jwt(
 ) -> ApiResult<impl IntoResponse> {
     caller.require("users.write")?;
     // User ids end up in roles (`user:ID`) and permissions; keep them to the id alphabet.
-    validate_custom_id(&user_id).map_err(|reason| {
-        ApiError::invalid_argument(format!("Invalid `userId` param: {reason}"))
-    })?;
+    checked_id("userId", &user_id)?;
     let seconds = checked_duration(body.duration)?;
     let jwt = mint_jwt(&state.jwt_secret, &caller.project_id, &user_id, seconds)?;
     Ok((StatusCode::CREATED, Json(json!({ "jwt": jwt }))))

@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
-use wafer_store::{Timestamp, Variable, unique_id, validate_custom_id};
+use wafer_store::{Timestamp, Variable};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -19,7 +19,7 @@ use crate::openapi::schemas::{
     self, BadRequest, Conflict, FunctionIdParam, ListParams, NotFound, Unauthorized,
     VariableIdParam,
 };
-use crate::params::{JsonBody, ListQuery};
+use crate::params::{JsonBody, ListQuery, MissingId, new_id};
 use crate::routes::functions::find;
 use crate::routes::no_content;
 use crate::state::AppState;
@@ -56,19 +56,6 @@ struct VariableBody {
     /// Hide the value from API answers (default `true` on create). A secret stays secret.
     #[schema(nullable = false)]
     secret: Option<bool>,
-}
-
-/// The id a new variable gets: generated unless the client chose a valid one.
-fn variable_id(requested: Option<&str>) -> ApiResult<String> {
-    match requested {
-        None | Some("") | Some("unique()") => Ok(unique_id()),
-        Some(custom) => {
-            validate_custom_id(custom).map_err(|reason| {
-                ApiError::invalid_argument(format!("Invalid `variableId` param: {reason}"))
-            })?;
-            Ok(custom.to_owned())
-        }
-    }
 }
 
 fn checked_key(key: Option<String>) -> ApiResult<String> {
@@ -114,7 +101,12 @@ async fn create(
     JsonBody(body): JsonBody<VariableBody>,
 ) -> ApiResult<impl IntoResponse> {
     caller.require("functions.write")?;
-    let id = variable_id(body.variable_id.as_deref())?;
+    // Unlike a function's, a variable's ID may be left out.
+    let id = new_id(
+        "variableId",
+        body.variable_id.as_deref(),
+        MissingId::Generate,
+    )?;
     let key = checked_key(body.key)?;
     // An empty value is allowed (Appwrite's too), a missing one is not.
     let value = body
@@ -310,15 +302,5 @@ mod tests {
         assert!(checked_key(Some(String::new())).is_err());
         assert!(checked_key(Some("k".repeat(MAX_KEY_CHARS))).is_ok());
         assert!(checked_key(Some("k".repeat(MAX_KEY_CHARS + 1))).is_err());
-    }
-
-    #[test]
-    fn variable_ids_are_generated_or_validated() {
-        assert_eq!(
-            variable_id(Some("unique()")).map(|id| id.len()).ok(),
-            Some(20)
-        );
-        assert_eq!(variable_id(Some("my-var")).ok().as_deref(), Some("my-var"));
-        assert!(variable_id(Some("-bad")).is_err());
     }
 }
