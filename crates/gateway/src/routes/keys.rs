@@ -11,15 +11,14 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use utoipa::ToSchema;
-use wafer_store::{ApiKey, Project, Timestamp};
+use wafer_store::{Project as StoredProject, Timestamp};
 
 use crate::auth::{ALL_SCOPES, Caller, DEFAULT_PROJECT, mint_jwt, normalize_scope, random_secret};
 use crate::error::{ApiError, ApiResult};
-use crate::models::{date, optional_date};
+use crate::models::{Jwt, Key, KeyList, Project};
 use crate::openapi::schemas::{
-    self, BadRequest, Conflict, KeyIdParam, NotFound, ProjectIdParam, Unauthorized, UserIdParam,
+    BadRequest, Conflict, KeyIdParam, NotFound, ProjectIdParam, Unauthorized, UserIdParam,
 };
 use crate::params::{JsonBody, MissingId, checked_id, checked_name, new_id};
 use crate::routes::no_content;
@@ -53,7 +52,7 @@ async fn authorize(
     caller: &Caller,
     project_id: &str,
     scope: &str,
-) -> ApiResult<Project> {
+) -> ApiResult<StoredProject> {
     caller.require(scope)?;
     if caller.project_id != DEFAULT_PROJECT && caller.project_id != project_id {
         return Err(ApiError::new(
@@ -108,17 +107,6 @@ struct ProjectBody {
     name: Option<String>,
 }
 
-fn project_model(project: &Project) -> Value {
-    json!({
-        "$id": project.id,
-        "$createdAt": date(project.created_at),
-        "$updatedAt": date(project.updated_at),
-        "name": project.name,
-        "description": "",
-        "teamId": "",
-    })
-}
-
 /// Creates a project; only a key of the operator's `default` project may.
 #[utoipa::path(
     post,
@@ -128,7 +116,7 @@ fn project_model(project: &Project) -> Value {
     security(("Project" = [], "Key" = ["keys.write"])),
     request_body = ProjectBody,
     responses(
-        (status = 201, description = "The new project.", body = schemas::Project),
+        (status = 201, description = "The new project.", body = Project),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -139,7 +127,7 @@ async fn create_project(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<ProjectBody>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<(StatusCode, Json<Project>)> {
     require_operator(&caller, "keys.write")?;
     let id = new_id("projectId", body.project_id.as_deref(), MissingId::Refuse)?;
     let name = checked_name(body.name)?;
@@ -153,7 +141,7 @@ async fn create_project(
         ));
     }
     let project = state.store.ensure_project(&id, &name).await?;
-    Ok((StatusCode::CREATED, Json(project_model(&project))))
+    Ok((StatusCode::CREATED, Json(project.into())))
 }
 
 /// Reads a project: the caller's own, or any for a key of the `default` project.
@@ -165,7 +153,7 @@ async fn create_project(
     security(("Project" = [], "Key" = ["keys.read"])),
     params(ProjectIdParam),
     responses(
-        (status = 200, description = "The project.", body = schemas::Project),
+        (status = 200, description = "The project.", body = Project),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
     ),
@@ -174,9 +162,9 @@ async fn read_project(
     State(state): State<AppState>,
     caller: Caller,
     Path(project_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Project>> {
     let project = authorize(&state, &caller, &project_id, "keys.read").await?;
-    Ok(Json(project_model(&project)))
+    Ok(Json(project.into()))
 }
 
 // ----- API keys -----
@@ -196,22 +184,6 @@ struct KeyBody {
     /// ISO 8601 expiry date; absent or empty for a key that never expires.
     #[schema(nullable = false)]
     expire: Option<String>,
-}
-
-/// Appwrite's Key model. The secret is only known right after creation (the store keeps its
-/// hash), so every other answer carries an empty one.
-fn key_model(key: &ApiKey, secret: &str) -> Value {
-    json!({
-        "$id": key.id,
-        "$createdAt": date(key.created_at),
-        "$updatedAt": date(key.created_at),
-        "name": key.name,
-        "expire": optional_date(key.expire),
-        "scopes": key.scopes,
-        "secret": secret,
-        "accessedAt": optional_date(key.last_used),
-        "sdks": [],
-    })
 }
 
 /// Normalizes the requested scopes (singular `execution.*` aliases become plural), drops
@@ -258,7 +230,7 @@ fn checked_expire(raw: Option<&str>) -> ApiResult<Option<Timestamp>> {
     params(ProjectIdParam),
     request_body = KeyBody,
     responses(
-        (status = 201, description = "The new key, with its `secret` (shown only here).", body = schemas::Key),
+        (status = 201, description = "The new key, with its `secret` (shown only here).", body = Key),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -270,7 +242,7 @@ async fn create_key(
     caller: Caller,
     Path(project_id): Path<String>,
     JsonBody(body): JsonBody<KeyBody>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<(StatusCode, Json<Key>)> {
     authorize(&state, &caller, &project_id, "keys.write").await?;
     let name = checked_name(body.name)?;
     let scopes = checked_scopes(body.scopes)?;
@@ -284,7 +256,7 @@ async fn create_key(
         .store
         .create_api_key(&project_id, &name, &scopes, &secret, expire)
         .await?;
-    Ok((StatusCode::CREATED, Json(key_model(&key, &secret))))
+    Ok((StatusCode::CREATED, Json(Key::created(key, secret))))
 }
 
 /// Lists a project's API keys, without their secrets.
@@ -296,7 +268,7 @@ async fn create_key(
     security(("Project" = [], "Key" = ["keys.read"])),
     params(ProjectIdParam),
     responses(
-        (status = 200, description = "The keys.", body = schemas::KeyList),
+        (status = 200, description = "The keys.", body = KeyList),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
     ),
@@ -305,11 +277,10 @@ async fn list_keys(
     State(state): State<AppState>,
     caller: Caller,
     Path(project_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<KeyList>> {
     authorize(&state, &caller, &project_id, "keys.read").await?;
     let keys = state.store.list_api_keys(&project_id).await?;
-    let rendered: Vec<Value> = keys.iter().map(|key| key_model(key, "")).collect();
-    Ok(Json(json!({"total": rendered.len(), "keys": rendered})))
+    Ok(Json(keys.into()))
 }
 
 /// Deletes an API key.
@@ -372,7 +343,7 @@ fn checked_duration(duration: Option<u64>) -> ApiResult<u64> {
     params(UserIdParam),
     request_body = JwtBody,
     responses(
-        (status = 201, description = "The token.", body = schemas::Jwt),
+        (status = 201, description = "The token.", body = Jwt),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -383,13 +354,13 @@ async fn create_jwt(
     caller: Caller,
     Path(user_id): Path<String>,
     JsonBody(body): JsonBody<JwtBody>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<(StatusCode, Json<Jwt>)> {
     caller.require("users.write")?;
     // User ids end up in roles (`user:ID`) and permissions; keep them to the id alphabet.
     checked_id("userId", &user_id)?;
     let seconds = checked_duration(body.duration)?;
     let jwt = mint_jwt(&state.jwt_secret, &caller.project_id, &user_id, seconds)?;
-    Ok((StatusCode::CREATED, Json(json!({ "jwt": jwt }))))
+    Ok((StatusCode::CREATED, Json(Jwt { jwt })))
 }
 
 #[cfg(test)]
@@ -423,32 +394,6 @@ mod tests {
             Ok(Some(_))
         ));
         assert!(checked_expire(Some("tomorrow")).is_err());
-    }
-
-    #[test]
-    fn the_project_and_key_schemas_match_their_models() {
-        use crate::openapi::tests::assert_renders_schema;
-        let project = Project {
-            id: "p".into(),
-            name: "P".into(),
-            created_at: Timestamp::default(),
-            updated_at: Timestamp::default(),
-        };
-        assert_renders_schema("Project", &project_model(&project));
-        let key = ApiKey {
-            id: "k".into(),
-            project_id: "p".into(),
-            name: "K".into(),
-            scopes: vec!["functions.read".into()],
-            secret_hash: String::new(),
-            created_at: Timestamp::default(),
-            expire: None,
-            last_used: None,
-        };
-        let rendered = key_model(&key, "secret");
-        assert_renders_schema("Key", &rendered);
-        assert_renders_schema("KeyList", &json!({"total": 1, "keys": [rendered]}));
-        assert_renders_schema("Jwt", &json!({ "jwt": "token" }));
     }
 
     #[test]
