@@ -3,9 +3,9 @@
 //! It is generated, not kept by hand: every handler carries a `#[utoipa::path(...)]`
 //! annotation next to its code (method, path, parameters, body, responses, security), the
 //! request bodies derive their schemas from the structs the handlers parse, and the response
-//! models are described in [`schemas`], which the tests (`openapi/tests.rs`) hold to what
-//! [`crate::models`] renders. Paths are absolute (`/v1/...`, `/fn/...`), so the document
-//! declares no server prefix.
+//! models from the [`crate::models`] types the handlers return. [`schemas`] holds the rest:
+//! parameters, the error body and responses, the upload form. Paths are absolute (`/v1/...`,
+//! `/fn/...`), so the document declares no server prefix.
 
 pub mod schemas;
 
@@ -53,12 +53,12 @@ use schemas::{BadRequest, Conflict, Error, Forbidden, NotFound, TooManyRequests,
         routes::variables::read,
         routes::variables::update,
         routes::variables::remove,
-        routes::keys::create_project,
-        routes::keys::read_project,
-        routes::keys::list_keys,
-        routes::keys::create_key,
-        routes::keys::delete_key,
-        routes::keys::create_jwt,
+        routes::projects::create,
+        routes::projects::read,
+        routes::keys::list,
+        routes::keys::create,
+        routes::keys::remove,
+        routes::users::create_jwt,
         routes::http::by_path,
         document,
     ),

@@ -2,8 +2,6 @@
 //! Every runtime runs the same thing, a WASI 0.2 component of the `wafer:function` world; the
 //! language labels say which guest SDK built it.
 
-use serde_json::{Value, json};
-
 use crate::error::ApiError;
 
 pub struct RuntimeInfo {
@@ -34,7 +32,7 @@ pub const RUNTIMES: &[RuntimeInfo] = &[
     },
 ];
 
-const RUNTIME_VERSION: &str = "0.2";
+pub const RUNTIME_VERSION: &str = "0.2";
 
 pub fn runtime_version(key: &str) -> &'static str {
     if RUNTIMES.iter().any(|runtime| runtime.key == key) {
@@ -53,25 +51,6 @@ pub fn check_runtime(key: &str) -> Result<(), ApiError> {
         "Invalid `runtime` param: '{key}' is not a runtime wafer runs. Accepted values: {}.",
         accepted.join(", ")
     )))
-}
-
-pub fn runtimes_json() -> Value {
-    let runtimes: Vec<Value> = RUNTIMES
-        .iter()
-        .map(|runtime| {
-            json!({
-                "$id": runtime.key,
-                "key": runtime.key,
-                "name": runtime.name,
-                "version": RUNTIME_VERSION,
-                "base": "wasmtime",
-                "image": "",
-                "logo": "",
-                "supports": ["amd64"],
-            })
-        })
-        .collect();
-    json!({"total": runtimes.len(), "runtimes": runtimes})
 }
 
 pub struct Specification {
@@ -116,14 +95,4 @@ pub fn specification(slug: &str) -> Result<&'static Specification, ApiError> {
                 accepted.join(", ")
             ))
         })
-}
-
-pub fn specifications_json() -> Value {
-    let specs: Vec<Value> = SPECIFICATIONS
-        .iter()
-        .map(|spec| {
-            json!({"memory": spec.memory_mb, "cpus": spec.cpus, "enabled": true, "slug": spec.slug})
-        })
-        .collect();
-    json!({"total": specs.len(), "specifications": specs})
 }

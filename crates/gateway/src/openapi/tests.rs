@@ -1,18 +1,19 @@
-//! The document's shape, and the schemas held to what the models really render.
+//! The document's shape, and the models' schemas held to what they render: every field
+//! present and required (no field skipped or optional by accident).
 
 use std::collections::BTreeSet;
 
 use axum::response::IntoResponse;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use wafer_store::{
-    Deployment, DeploymentStatus, Execution, ExecutionStatus, ExecutionTrigger, Function, Page,
-    Variable,
+    ApiKey, Deployment, DeploymentStatus, Execution, ExecutionStatus, ExecutionTrigger, Function,
+    Page, Project, Timestamp, Variable,
 };
 
 use super::*;
 use crate::error::ApiError;
 use crate::models;
-use crate::runtimes::{runtimes_json, specifications_json};
 
 fn document() -> Value {
     serde_json::to_value(ApiDoc::openapi()).expect("the document serializes")
@@ -31,9 +32,13 @@ fn keys(object: &Value) -> BTreeSet<String> {
         .collect()
 }
 
+fn render(model: impl Serialize) -> Value {
+    serde_json::to_value(model).expect("the model serializes")
+}
+
 /// Fails unless `rendered` has exactly the properties of the schema `name`, all of them
 /// required (every model always renders every field).
-pub(crate) fn assert_renders_schema(name: &str, rendered: &Value) {
+fn assert_renders_schema(name: &str, rendered: &Value) {
     let schema = schema(name);
     let properties = keys(&schema["properties"]);
     assert_eq!(
@@ -106,10 +111,13 @@ fn the_function_schema_matches_the_model() {
         fuel: Some(1),
         ..Function::default()
     };
-    let rendered = models::function(&function, &[Variable::default()]);
+    let rendered = render(models::Function::new(function, vec![Variable::default()]));
     assert_renders_schema("Function", &rendered);
     assert_renders_schema("Variable", &rendered["vars"][0]);
-    let list = json!({"total": 1, "functions": [rendered]});
+    let list = render(models::FunctionList {
+        total: 1,
+        functions: vec![models::Function::new(Function::default(), Vec::new())],
+    });
     assert_renders_schema("FunctionList", &list);
 }
 
@@ -119,7 +127,7 @@ fn the_deployment_schema_matches_the_model() {
         total: 1,
         items: vec![Deployment::default()],
     };
-    let list = models::list("deployments", &page, models::deployment);
+    let list = render(models::DeploymentList::from(page));
     assert_renders_schema("DeploymentList", &list);
     assert_renders_schema("Deployment", &list["deployments"][0]);
 }
@@ -134,7 +142,7 @@ fn the_execution_schema_matches_the_model() {
         total: 1,
         items: vec![execution],
     };
-    let list = models::list("executions", &page, |e| models::execution(e, true));
+    let list = render(models::ExecutionList::new(page, true));
     assert_renders_schema("ExecutionList", &list);
     let rendered = &list["executions"][0];
     assert_renders_schema("Execution", rendered);
@@ -147,19 +155,51 @@ fn the_variable_schema_matches_the_model() {
         total: 1,
         items: vec![Variable::default()],
     };
-    let list = models::list("variables", &page, models::variable);
+    let list = render(models::VariableList::from(page));
     assert_renders_schema("VariableList", &list);
     assert_renders_schema("Variable", &list["variables"][0]);
 }
 
 #[test]
 fn the_catalogue_schemas_match_the_catalogues() {
-    let runtimes = runtimes_json();
+    let runtimes = render(models::RuntimeList::all());
     assert_renders_schema("RuntimeList", &runtimes);
     assert_renders_schema("Runtime", &runtimes["runtimes"][0]);
-    let specifications = specifications_json();
+    let specifications = render(models::SpecificationList::all());
     assert_renders_schema("SpecificationList", &specifications);
     assert_renders_schema("Specification", &specifications["specifications"][0]);
+}
+
+#[test]
+fn the_project_key_and_jwt_schemas_match_their_models() {
+    let project = Project {
+        id: "p".into(),
+        name: "P".into(),
+        created_at: Timestamp::default(),
+        updated_at: Timestamp::default(),
+    };
+    assert_renders_schema("Project", &render(models::Project::from(project)));
+    let key = ApiKey {
+        id: "k".into(),
+        project_id: "p".into(),
+        name: "K".into(),
+        scopes: vec!["functions.read".into()],
+        secret_hash: String::new(),
+        created_at: Timestamp::default(),
+        expire: None,
+        last_used: None,
+    };
+    assert_renders_schema(
+        "Key",
+        &render(models::Key::created(key.clone(), "s".into())),
+    );
+    let list = render(models::KeyList::from(vec![key]));
+    assert_renders_schema("KeyList", &list);
+    assert_renders_schema("Key", &list["keys"][0]);
+    let jwt = models::Jwt {
+        jwt: "token".into(),
+    };
+    assert_renders_schema("Jwt", &render(jwt));
 }
 
 #[tokio::test]

@@ -10,14 +10,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::Value;
 use wafer_runtime::DeploymentId;
-use wafer_store::{Deployment, DeploymentStatus};
+use wafer_store::{Deployment as StoredDeployment, DeploymentStatus};
 
 use crate::auth::Caller;
 use crate::build;
 use crate::error::{ApiError, ApiResult, ErrorKind};
-use crate::models;
+use crate::models::{Deployment, DeploymentList};
 use crate::openapi::schemas::{
     self, BadRequest, DeploymentIdParam, FunctionIdParam, ListParams, NotFound, Unauthorized,
 };
@@ -65,7 +64,7 @@ pub fn router() -> Router<AppState> {
     ),
     request_body(content = schemas::DeploymentUpload, content_type = "multipart/form-data"),
     responses(
-        (status = 202, description = "The deployment: `waiting` for more chunks, or `processing` once the file is complete.", body = schemas::Deployment),
+        (status = 202, description = "The deployment: `waiting` for more chunks, or `processing` once the file is complete.", body = Deployment),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -90,7 +89,7 @@ async fn create(
     };
     match accept(&state, caller, &function_id, &headers, &mut multipart).await {
         Ok(deployment) => {
-            (StatusCode::ACCEPTED, Json(models::deployment(&deployment))).into_response()
+            (StatusCode::ACCEPTED, Json(Deployment::from(deployment))).into_response()
         }
         // A refused upload may still be arriving: read it out, so that the client (which
         // writes the whole body before reading) gets this answer instead of a reset
@@ -106,7 +105,7 @@ async fn accept(
     function_id: &str,
     headers: &HeaderMap,
     multipart: &mut Multipart,
-) -> ApiResult<Deployment> {
+) -> ApiResult<StoredDeployment> {
     let caller = caller?;
     caller.require("functions.write")?;
     let function = find(state.store.as_ref(), &caller.project_id, function_id).await?;
@@ -179,7 +178,7 @@ async fn remove_upload_dir(state: &AppState, deployment_id: &str) {
     security(("Project" = [], "Key" = ["functions.read"])),
     params(FunctionIdParam, ListParams),
     responses(
-        (status = 200, description = "A page of deployments.", body = schemas::DeploymentList),
+        (status = 200, description = "A page of deployments.", body = DeploymentList),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -190,14 +189,14 @@ async fn list(
     caller: Caller,
     Path(function_id): Path<String>,
     ListQuery(params): ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DeploymentList>> {
     caller.require("functions.read")?;
     find(state.store.as_ref(), &caller.project_id, &function_id).await?;
     let page = state
         .store
         .list_deployments(&caller.project_id, &function_id, &params)
         .await?;
-    Ok(Json(models::list("deployments", &page, models::deployment)))
+    Ok(Json(page.into()))
 }
 
 /// The deployment, after checking its function exists (so that a wrong function id is
@@ -207,7 +206,7 @@ async fn find_deployment(
     caller: &Caller,
     function_id: &str,
     deployment_id: &str,
-) -> ApiResult<Deployment> {
+) -> ApiResult<StoredDeployment> {
     find(state.store.as_ref(), &caller.project_id, function_id).await?;
     Ok(state
         .store
@@ -224,7 +223,7 @@ async fn find_deployment(
     security(("Project" = [], "Key" = ["functions.read"])),
     params(FunctionIdParam, DeploymentIdParam),
     responses(
-        (status = 200, description = "The deployment.", body = schemas::Deployment),
+        (status = 200, description = "The deployment.", body = Deployment),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
     ),
@@ -233,10 +232,10 @@ async fn read(
     State(state): State<AppState>,
     caller: Caller,
     Path((function_id, deployment_id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Deployment>> {
     caller.require("functions.read")?;
     let deployment = find_deployment(&state, &caller, &function_id, &deployment_id).await?;
-    Ok(Json(models::deployment(&deployment)))
+    Ok(Json(deployment.into()))
 }
 
 /// Deletes the record and the upload. The `.wasm` and compiled artifact stay: they are shared
@@ -315,7 +314,7 @@ async fn download(
     }
 }
 
-async fn download_source(state: &AppState, deployment: &Deployment) -> ApiResult<Response> {
+async fn download_source(state: &AppState, deployment: &StoredDeployment) -> ApiResult<Response> {
     let path = build::source_path(state, &deployment.id);
     let bytes = match tokio::fs::read(&path).await {
         Ok(bytes) => bytes,
@@ -339,7 +338,7 @@ async fn download_source(state: &AppState, deployment: &Deployment) -> ApiResult
     Ok(attachment(bytes, &format!("{}.{extension}", deployment.id)))
 }
 
-async fn download_output(state: &AppState, deployment: &Deployment) -> ApiResult<Response> {
+async fn download_output(state: &AppState, deployment: &StoredDeployment) -> ApiResult<Response> {
     // Parsing the id guarantees it names a file inside the artifact directory.
     let artifact = DeploymentId::parse(&deployment.artifact_id)
         .filter(|_| deployment.status == DeploymentStatus::Ready)

@@ -16,7 +16,7 @@ use crate::auth::{Caller, Principal};
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::execute::{Mode, execute};
 use crate::invoke::{Invocation, TriggerInfo};
-use crate::models;
+use crate::models::{self, ExecutionList};
 use crate::openapi::schemas::{
     self, BadRequest, ExecutionIdParam, Forbidden, FunctionIdParam, ListParams, NotFound,
     TooManyRequests, Unauthorized,
@@ -201,8 +201,8 @@ fn host_and_port(state: &AppState) -> (String, u16) {
     params(FunctionIdParam),
     request_body = CreateBody,
     responses(
-        (status = 201, description = "The finished execution (synchronous run).", body = schemas::Execution),
-        (status = 202, description = "The queued execution (`async`): `waiting`, or `scheduled` with `scheduledAt`.", body = schemas::Execution),
+        (status = 201, description = "The finished execution (synchronous run).", body = models::Execution),
+        (status = 202, description = "The queued execution (`async`): `waiting`, or `scheduled` with `scheduledAt`.", body = models::Execution),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
@@ -244,7 +244,7 @@ async fn create(
     let executed = execute(&state, &function, invocation, mode).await?;
     Ok((
         status,
-        Json(models::execution(&executed.execution, caller.is_key())),
+        Json(models::Execution::new(executed.execution, caller.is_key())),
     ))
 }
 
@@ -288,7 +288,7 @@ fn parse_scheduled_at(
     ),
     params(FunctionIdParam, ListParams),
     responses(
-        (status = 200, description = "A page of executions.", body = schemas::ExecutionList),
+        (status = 200, description = "A page of executions.", body = ExecutionList),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -299,7 +299,7 @@ async fn list(
     caller: Caller,
     Path(function_id): Path<String>,
     ListQuery(params): ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ExecutionList>> {
     let page = match &caller.principal {
         Principal::Key { .. } => {
             caller.require("executions.read")?;
@@ -319,9 +319,7 @@ async fn list(
         Principal::Guest => return Err(ApiError::unauthorized_scope("executions.read")),
     };
     let show_logs = caller.is_key();
-    Ok(Json(models::list("executions", &page, |e| {
-        models::execution(e, show_logs)
-    })))
+    Ok(Json(ExecutionList::new(page, show_logs)))
 }
 
 async fn load(
@@ -358,7 +356,7 @@ async fn load(
     ),
     params(FunctionIdParam, ExecutionIdParam),
     responses(
-        (status = 200, description = "The execution.", body = schemas::Execution),
+        (status = 200, description = "The execution.", body = models::Execution),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
     ),
@@ -367,12 +365,12 @@ async fn read(
     State(state): State<AppState>,
     caller: Caller,
     Path((function_id, execution_id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<models::Execution>> {
     if caller.is_key() {
         caller.require("executions.read")?;
     }
     let execution = load(&state, &caller, &function_id, &execution_id).await?;
-    Ok(Json(models::execution(&execution, caller.is_key())))
+    Ok(Json(models::Execution::new(execution, caller.is_key())))
 }
 
 /// Deletes a finished (or scheduled) execution.

@@ -7,24 +7,20 @@ use axum::response::IntoResponse;
 use axum::routing::{get, patch};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::ToSchema;
-use wafer_store::{
-    DeploymentStatus, Function, MetadataStore, Timestamp, unique_id, validate_custom_id,
-};
+use wafer_store::{DeploymentStatus, Function as StoredFunction, MetadataStore, Timestamp};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorKind};
+use crate::models::{Function, FunctionList, RuntimeList, SpecificationList};
 use crate::openapi::schemas::{
-    self, BadRequest, Conflict, FunctionIdParam, ListParams, NotFound, Unauthorized,
+    BadRequest, Conflict, FunctionIdParam, ListParams, NotFound, Unauthorized,
 };
-use crate::params::{JsonBody, ListQuery};
+use crate::params::{JsonBody, ListQuery, MissingId, checked_name, new_id};
 use crate::routes::no_content;
-use crate::runtimes::{
-    DEFAULT_SPECIFICATION, check_runtime, runtimes_json, specification, specifications_json,
-};
+use crate::runtimes::{DEFAULT_SPECIFICATION, check_runtime, specification};
+use crate::schedule;
 use crate::state::AppState;
-use crate::{models, schedule};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -107,14 +103,14 @@ const DEFAULT_TIMEOUT_SECONDS: u32 = 15;
     tag = "functions",
     security(("Project" = [], "Key" = ["functions.read"])),
     responses(
-        (status = 200, description = "The runtimes.", body = schemas::RuntimeList),
+        (status = 200, description = "The runtimes.", body = RuntimeList),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
     ),
 )]
-async fn runtimes(caller: Caller) -> ApiResult<Json<Value>> {
+async fn runtimes(caller: Caller) -> ApiResult<Json<RuntimeList>> {
     caller.require("functions.read")?;
-    Ok(Json(runtimes_json()))
+    Ok(Json(RuntimeList::all()))
 }
 
 /// Lists the execution specifications a function may name.
@@ -125,14 +121,14 @@ async fn runtimes(caller: Caller) -> ApiResult<Json<Value>> {
     tag = "functions",
     security(("Project" = [], "Key" = ["functions.read"])),
     responses(
-        (status = 200, description = "The specifications.", body = schemas::SpecificationList),
+        (status = 200, description = "The specifications.", body = SpecificationList),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
     ),
 )]
-async fn specifications(caller: Caller) -> ApiResult<Json<Value>> {
+async fn specifications(caller: Caller) -> ApiResult<Json<SpecificationList>> {
     caller.require("functions.read")?;
-    Ok(Json(specifications_json()))
+    Ok(Json(SpecificationList::all()))
 }
 
 /// Creates a function.
@@ -144,7 +140,7 @@ async fn specifications(caller: Caller) -> ApiResult<Json<Value>> {
     security(("Project" = [], "Key" = ["functions.write"])),
     request_body = FunctionBody,
     responses(
-        (status = 201, description = "The new function.", body = schemas::Function),
+        (status = 201, description = "The new function.", body = Function),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -155,47 +151,28 @@ async fn create(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<FunctionBody>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<(StatusCode, Json<Function>)> {
     caller.require("functions.write")?;
-    let id = match body.function_id.as_deref() {
-        None | Some("") => {
-            return Err(ApiError::invalid_argument(
-                "Param `functionId` is required.",
-            ));
-        }
-        Some("unique()") => unique_id(),
-        Some(custom) => {
-            validate_custom_id(custom).map_err(|reason| {
-                ApiError::invalid_argument(format!("Invalid `functionId` param: {reason}"))
-            })?;
-            custom.to_owned()
-        }
-    };
-    let mut function = Function {
+    let id = new_id("functionId", body.function_id.as_deref(), MissingId::Refuse)?;
+    let mut function = StoredFunction {
         id,
         timeout: DEFAULT_TIMEOUT_SECONDS,
         enabled: true,
         logging: true,
         specification: DEFAULT_SPECIFICATION.to_owned(),
-        ..Function::default()
+        ..StoredFunction::default()
     };
     apply(&mut function, body, true)?;
     let created = state
         .store
         .create_function(&caller.project_id, function)
         .await?;
-    Ok((StatusCode::CREATED, Json(render(&state, &created).await?)))
+    Ok((StatusCode::CREATED, Json(render(&state, created).await?)))
 }
 
 /// Copies the fields present in `body` onto `function`, validating each.
-fn apply(function: &mut Function, body: FunctionBody, creating: bool) -> ApiResult<()> {
-    let name = body.name.unwrap_or_default();
-    if name.trim().is_empty() || name.chars().count() > 128 {
-        return Err(ApiError::invalid_argument(
-            "Param `name` is required: 1 to 128 characters.",
-        ));
-    }
-    function.name = name;
+fn apply(function: &mut StoredFunction, body: FunctionBody, creating: bool) -> ApiResult<()> {
+    function.name = checked_name(body.name)?;
     match body.runtime {
         Some(runtime) => {
             check_runtime(&runtime)?;
@@ -245,7 +222,7 @@ fn apply(function: &mut Function, body: FunctionBody, creating: bool) -> ApiResu
 }
 
 fn apply_optional(
-    function: &mut Function,
+    function: &mut StoredFunction,
     events: Option<Vec<String>>,
     enabled: Option<bool>,
     logging: Option<bool>,
@@ -280,12 +257,13 @@ fn check_role(role: &str) -> ApiResult<()> {
     }
 }
 
-pub async fn render(state: &AppState, function: &Function) -> ApiResult<Value> {
+/// The function with its variables.
+async fn render(state: &AppState, function: StoredFunction) -> ApiResult<Function> {
     let vars = state
         .store
         .function_variables(&function.project_id, &function.id)
         .await?;
-    Ok(models::function(function, &vars))
+    Ok(Function::new(function, vars))
 }
 
 /// Lists the project's functions.
@@ -297,7 +275,7 @@ pub async fn render(state: &AppState, function: &Function) -> ApiResult<Value> {
     security(("Project" = [], "Key" = ["functions.read"])),
     params(ListParams),
     responses(
-        (status = 200, description = "A page of functions.", body = schemas::FunctionList),
+        (status = 200, description = "A page of functions.", body = FunctionList),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -307,22 +285,27 @@ async fn list(
     State(state): State<AppState>,
     caller: Caller,
     ListQuery(params): ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<FunctionList>> {
     caller.require("functions.read")?;
     let page = state
         .store
         .list_functions(&caller.project_id, &params)
         .await?;
-    let mut rendered = Vec::with_capacity(page.items.len());
-    for function in &page.items {
-        rendered.push(render(&state, function).await?);
+    let mut functions = Vec::with_capacity(page.items.len());
+    for function in page.items {
+        functions.push(render(&state, function).await?);
     }
-    Ok(Json(
-        serde_json::json!({"total": page.total, "functions": rendered}),
-    ))
+    Ok(Json(FunctionList {
+        total: page.total,
+        functions,
+    }))
 }
 
-pub async fn find(store: &dyn MetadataStore, project_id: &str, id: &str) -> ApiResult<Function> {
+pub async fn find(
+    store: &dyn MetadataStore,
+    project_id: &str,
+    id: &str,
+) -> ApiResult<StoredFunction> {
     store
         .get_function(project_id, id)
         .await
@@ -338,7 +321,7 @@ pub async fn find(store: &dyn MetadataStore, project_id: &str, id: &str) -> ApiR
     security(("Project" = [], "Key" = ["functions.read"])),
     params(FunctionIdParam),
     responses(
-        (status = 200, description = "The function.", body = schemas::Function),
+        (status = 200, description = "The function.", body = Function),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
     ),
@@ -347,10 +330,10 @@ async fn read(
     State(state): State<AppState>,
     caller: Caller,
     Path(function_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Function>> {
     caller.require("functions.read")?;
     let function = find(state.store.as_ref(), &caller.project_id, &function_id).await?;
-    Ok(Json(render(&state, &function).await?))
+    Ok(Json(render(&state, function).await?))
 }
 
 /// Updates a function's settings.
@@ -363,7 +346,7 @@ async fn read(
     params(FunctionIdParam),
     request_body = FunctionBody,
     responses(
-        (status = 200, description = "The updated function.", body = schemas::Function),
+        (status = 200, description = "The updated function.", body = Function),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -374,7 +357,7 @@ async fn update(
     caller: Caller,
     Path(function_id): Path<String>,
     JsonBody(body): JsonBody<FunctionBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Function>> {
     caller.require("functions.write")?;
     let mut function = find(state.store.as_ref(), &caller.project_id, &function_id).await?;
     apply(&mut function, body, false)?;
@@ -382,7 +365,7 @@ async fn update(
         .store
         .update_function(&caller.project_id, function)
         .await?;
-    Ok(Json(render(&state, &updated).await?))
+    Ok(Json(render(&state, updated).await?))
 }
 
 /// Deletes a function with its deployments, executions and variables.
@@ -432,7 +415,7 @@ struct ActivateBody {
     params(FunctionIdParam),
     request_body = ActivateBody,
     responses(
-        (status = 200, description = "The function, with its new active deployment.", body = schemas::Function),
+        (status = 200, description = "The function, with its new active deployment.", body = Function),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -443,7 +426,7 @@ async fn set_active_deployment(
     caller: Caller,
     Path(function_id): Path<String>,
     JsonBody(body): JsonBody<ActivateBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Function>> {
     caller.require("functions.write")?;
     let deployment_id = body
         .deployment_id
@@ -467,5 +450,5 @@ async fn set_active_deployment(
         .store
         .activate_deployment(&caller.project_id, &function_id, &deployment_id)
         .await?;
-    Ok(Json(render(&state, &function).await?))
+    Ok(Json(render(&state, function).await?))
 }

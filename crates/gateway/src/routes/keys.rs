@@ -1,198 +1,31 @@
-//! Tenancy and credentials: projects (`/v1/projects`), their API keys
-//! (`/v1/projects/{projectId}/keys`) and user JWTs (`/v1/users/{userId}/jwts`).
-//!
-//! The `default` project is the operator's: a key of it with `keys.write` creates projects and
-//! manages the keys of every project. A key of any other project only manages its own keys, so
-//! one tenant can never mint credentials for another.
+//! `/v1/projects/{projectId}/keys`: a project's API keys. Who may manage which project's keys
+//! is [`super::projects::authorize`]'s to say; a key hands out only the scopes it holds.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use utoipa::ToSchema;
-use wafer_store::{ApiKey, Project, Timestamp, unique_id, validate_custom_id};
+use wafer_store::Timestamp;
 
-use crate::auth::{ALL_SCOPES, Caller, DEFAULT_PROJECT, mint_jwt, normalize_scope, random_secret};
-use crate::error::{ApiError, ApiResult, ErrorKind};
-use crate::models::{date, optional_date};
+use crate::auth::{ALL_SCOPES, Caller, normalize_scope, random_secret};
+use crate::error::{ApiError, ApiResult};
+use crate::models::{Key, KeyList};
 use crate::openapi::schemas::{
-    self, BadRequest, Conflict, KeyIdParam, NotFound, ProjectIdParam, Unauthorized, UserIdParam,
+    BadRequest, Conflict, KeyIdParam, NotFound, ProjectIdParam, Unauthorized,
 };
-use crate::params::JsonBody;
+use crate::params::{JsonBody, checked_name};
 use crate::routes::no_content;
+use crate::routes::projects::authorize;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/projects", post(create_project))
-        .route("/v1/projects/{project_id}", get(read_project))
-        .route(
-            "/v1/projects/{project_id}/keys",
-            get(list_keys).post(create_key),
-        )
-        .route(
-            "/v1/projects/{project_id}/keys/{key_id}",
-            delete(delete_key),
-        )
-        .route("/v1/users/{user_id}/jwts", post(create_jwt))
+        .route("/v1/projects/{project_id}/keys", get(list).post(create))
+        .route("/v1/projects/{project_id}/keys/{key_id}", delete(remove))
 }
-
-const MAX_NAME_CHARS: usize = 128;
-const DEFAULT_JWT_SECONDS: u64 = 900;
-const MAX_JWT_SECONDS: u64 = 3600;
-
-// ----- authorization -----
-
-/// Lets the caller act on `project_id` with `scope`: its own project always, any project when
-/// it holds a key of the operator's `default` project. Another tenant's project is refused
-/// before it is looked up, so a tenant cannot probe which projects exist.
-async fn authorize(
-    state: &AppState,
-    caller: &Caller,
-    project_id: &str,
-    scope: &str,
-) -> ApiResult<Project> {
-    caller.require(scope)?;
-    if caller.project_id != DEFAULT_PROJECT && caller.project_id != project_id {
-        return Err(ApiError::new(
-            ErrorKind::GeneralUnauthorizedScope,
-            format!(
-                "A key of project '{}' cannot manage project '{project_id}'.",
-                caller.project_id
-            ),
-        ));
-    }
-    state
-        .store
-        .get_project(project_id)
-        .await
-        .map_err(ApiError::from)
-}
-
-/// Only the operator (a key of the `default` project) creates projects.
-fn require_operator(caller: &Caller, scope: &str) -> ApiResult<()> {
-    caller.require(scope)?;
-    if caller.project_id == DEFAULT_PROJECT {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            ErrorKind::GeneralUnauthorizedScope,
-            format!("Only a key of the '{DEFAULT_PROJECT}' project can create projects."),
-        ))
-    }
-}
-
-// ----- projects -----
-
-/// A new project.
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-struct ProjectBody {
-    /// The new project's ID, or `unique()` for a generated one.
-    #[schema(nullable = false, required = true)]
-    project_id: Option<String>,
-    /// 1 to 128 characters.
-    #[schema(nullable = false, required = true, max_length = 128)]
-    name: Option<String>,
-}
-
-fn project_model(project: &Project) -> Value {
-    json!({
-        "$id": project.id,
-        "$createdAt": date(project.created_at),
-        "$updatedAt": date(project.updated_at),
-        "name": project.name,
-        "description": "",
-        "teamId": "",
-    })
-}
-
-fn checked_name(name: Option<String>) -> ApiResult<String> {
-    let name = name.unwrap_or_default();
-    if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        return Err(ApiError::invalid_argument(format!(
-            "Param `name` is required: 1 to {MAX_NAME_CHARS} characters."
-        )));
-    }
-    Ok(name)
-}
-
-fn new_project_id(requested: Option<&str>) -> ApiResult<String> {
-    match requested {
-        None | Some("") => Err(ApiError::invalid_argument("Param `projectId` is required.")),
-        Some("unique()") => Ok(unique_id()),
-        Some(custom) => {
-            validate_custom_id(custom).map_err(|reason| {
-                ApiError::invalid_argument(format!("Invalid `projectId` param: {reason}"))
-            })?;
-            Ok(custom.to_owned())
-        }
-    }
-}
-
-/// Creates a project; only a key of the operator's `default` project may.
-#[utoipa::path(
-    post,
-    path = "/v1/projects",
-    operation_id = "projectsCreate",
-    tag = "projects",
-    security(("Project" = [], "Key" = ["keys.write"])),
-    request_body = ProjectBody,
-    responses(
-        (status = 201, description = "The new project.", body = schemas::Project),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-        (status = 409, response = Conflict),
-    ),
-)]
-async fn create_project(
-    State(state): State<AppState>,
-    caller: Caller,
-    JsonBody(body): JsonBody<ProjectBody>,
-) -> ApiResult<impl IntoResponse> {
-    require_operator(&caller, "keys.write")?;
-    let id = new_project_id(body.project_id.as_deref())?;
-    let name = checked_name(body.name)?;
-    // `ensure_project` keeps an existing project as it is; creating one twice is a conflict
-    // here, as in Appwrite, so a typo cannot silently reuse another tenant's project.
-    if state.store.get_project(&id).await.is_ok() {
-        return Err(ApiError::new(
-            ErrorKind::ProjectAlreadyExists,
-            format!("Project with the requested ID '{id}' already exists."),
-        ));
-    }
-    let project = state.store.ensure_project(&id, &name).await?;
-    Ok((StatusCode::CREATED, Json(project_model(&project))))
-}
-
-/// Reads a project: the caller's own, or any for a key of the `default` project.
-#[utoipa::path(
-    get,
-    path = "/v1/projects/{projectId}",
-    operation_id = "projectsGet",
-    tag = "projects",
-    security(("Project" = [], "Key" = ["keys.read"])),
-    params(ProjectIdParam),
-    responses(
-        (status = 200, description = "The project.", body = schemas::Project),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-    ),
-)]
-async fn read_project(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(project_id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let project = authorize(&state, &caller, &project_id, "keys.read").await?;
-    Ok(Json(project_model(&project)))
-}
-
-// ----- API keys -----
 
 /// A new API key.
 #[derive(Deserialize, ToSchema)]
@@ -209,22 +42,6 @@ struct KeyBody {
     /// ISO 8601 expiry date; absent or empty for a key that never expires.
     #[schema(nullable = false)]
     expire: Option<String>,
-}
-
-/// Appwrite's Key model. The secret is only known right after creation (the store keeps its
-/// hash), so every other answer carries an empty one.
-fn key_model(key: &ApiKey, secret: &str) -> Value {
-    json!({
-        "$id": key.id,
-        "$createdAt": date(key.created_at),
-        "$updatedAt": date(key.created_at),
-        "name": key.name,
-        "expire": optional_date(key.expire),
-        "scopes": key.scopes,
-        "secret": secret,
-        "accessedAt": optional_date(key.last_used),
-        "sdks": [],
-    })
 }
 
 /// Normalizes the requested scopes (singular `execution.*` aliases become plural), drops
@@ -271,19 +88,19 @@ fn checked_expire(raw: Option<&str>) -> ApiResult<Option<Timestamp>> {
     params(ProjectIdParam),
     request_body = KeyBody,
     responses(
-        (status = 201, description = "The new key, with its `secret` (shown only here).", body = schemas::Key),
+        (status = 201, description = "The new key, with its `secret` (shown only here).", body = Key),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
     ),
 )]
-async fn create_key(
+async fn create(
     State(state): State<AppState>,
     caller: Caller,
     Path(project_id): Path<String>,
     JsonBody(body): JsonBody<KeyBody>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<(StatusCode, Json<Key>)> {
     authorize(&state, &caller, &project_id, "keys.write").await?;
     let name = checked_name(body.name)?;
     let scopes = checked_scopes(body.scopes)?;
@@ -297,7 +114,7 @@ async fn create_key(
         .store
         .create_api_key(&project_id, &name, &scopes, &secret, expire)
         .await?;
-    Ok((StatusCode::CREATED, Json(key_model(&key, &secret))))
+    Ok((StatusCode::CREATED, Json(Key::created(key, secret))))
 }
 
 /// Lists a project's API keys, without their secrets.
@@ -309,20 +126,19 @@ async fn create_key(
     security(("Project" = [], "Key" = ["keys.read"])),
     params(ProjectIdParam),
     responses(
-        (status = 200, description = "The keys.", body = schemas::KeyList),
+        (status = 200, description = "The keys.", body = KeyList),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
     ),
 )]
-async fn list_keys(
+async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Path(project_id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<KeyList>> {
     authorize(&state, &caller, &project_id, "keys.read").await?;
     let keys = state.store.list_api_keys(&project_id).await?;
-    let rendered: Vec<Value> = keys.iter().map(|key| key_model(key, "")).collect();
-    Ok(Json(json!({"total": rendered.len(), "keys": rendered})))
+    Ok(Json(keys.into()))
 }
 
 /// Deletes an API key.
@@ -339,7 +155,7 @@ async fn list_keys(
         (status = 404, response = NotFound),
     ),
 )]
-async fn delete_key(
+async fn remove(
     State(state): State<AppState>,
     caller: Caller,
     Path((project_id, key_id)): Path<(String, String)>,
@@ -347,64 +163,6 @@ async fn delete_key(
     authorize(&state, &caller, &project_id, "keys.write").await?;
     state.store.delete_api_key(&project_id, &key_id).await?;
     Ok(no_content())
-}
-
-// ----- user JWTs -----
-
-/// Appwrite's body also has `sessionId`; wafer has no sessions to bind a token to, so it is
-/// accepted and ignored (serde skips unknown fields).
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-struct JwtBody {
-    /// Seconds the token is valid, at most 3600 (default 900).
-    #[schema(nullable = false, maximum = 3600)]
-    duration: Option<u64>,
-}
-
-fn checked_duration(duration: Option<u64>) -> ApiResult<u64> {
-    let seconds = duration.unwrap_or(DEFAULT_JWT_SECONDS);
-    if seconds > MAX_JWT_SECONDS {
-        return Err(ApiError::invalid_argument(format!(
-            "Invalid `duration` param: at most {MAX_JWT_SECONDS} seconds."
-        )));
-    }
-    Ok(seconds)
-}
-
-/// Appwrite's `users.createJWT`: a server (holding `users.write`) vouches for one of its users,
-/// who can then call the API as that user (`X-Appwrite-JWT`) within the caller's project.
-#[utoipa::path(
-    post,
-    path = "/v1/users/{userId}/jwts",
-    operation_id = "usersCreateJWT",
-    tag = "users",
-    summary = "Mints a user JWT.",
-    description = "Mints a JWT for a user of the caller's project, to send as `X-Appwrite-JWT`. \
-        Appwrite's `sessionId` is accepted and ignored.",
-    security(("Project" = [], "Key" = ["users.write"])),
-    params(UserIdParam),
-    request_body = JwtBody,
-    responses(
-        (status = 201, description = "The token.", body = schemas::Jwt),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 404, response = NotFound),
-    ),
-)]
-async fn create_jwt(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(user_id): Path<String>,
-    JsonBody(body): JsonBody<JwtBody>,
-) -> ApiResult<impl IntoResponse> {
-    caller.require("users.write")?;
-    // User ids end up in roles (`user:ID`) and permissions; keep them to the id alphabet.
-    validate_custom_id(&user_id).map_err(|reason| {
-        ApiError::invalid_argument(format!("Invalid `userId` param: {reason}"))
-    })?;
-    let seconds = checked_duration(body.duration)?;
-    let jwt = mint_jwt(&state.jwt_secret, &caller.project_id, &user_id, seconds)?;
-    Ok((StatusCode::CREATED, Json(json!({ "jwt": jwt }))))
 }
 
 #[cfg(test)]
@@ -438,38 +196,5 @@ mod tests {
             Ok(Some(_))
         ));
         assert!(checked_expire(Some("tomorrow")).is_err());
-    }
-
-    #[test]
-    fn the_project_and_key_schemas_match_their_models() {
-        use crate::openapi::tests::assert_renders_schema;
-        let project = Project {
-            id: "p".into(),
-            name: "P".into(),
-            created_at: Timestamp::default(),
-            updated_at: Timestamp::default(),
-        };
-        assert_renders_schema("Project", &project_model(&project));
-        let key = ApiKey {
-            id: "k".into(),
-            project_id: "p".into(),
-            name: "K".into(),
-            scopes: vec!["functions.read".into()],
-            secret_hash: String::new(),
-            created_at: Timestamp::default(),
-            expire: None,
-            last_used: None,
-        };
-        let rendered = key_model(&key, "secret");
-        assert_renders_schema("Key", &rendered);
-        assert_renders_schema("KeyList", &json!({"total": 1, "keys": [rendered]}));
-        assert_renders_schema("Jwt", &json!({ "jwt": "token" }));
-    }
-
-    #[test]
-    fn jwt_durations_default_to_15_minutes_and_stop_at_an_hour() {
-        assert_eq!(checked_duration(None).ok(), Some(900));
-        assert_eq!(checked_duration(Some(3600)).ok(), Some(3600));
-        assert!(checked_duration(Some(3601)).is_err());
     }
 }

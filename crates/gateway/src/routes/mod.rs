@@ -12,6 +12,8 @@ pub mod executions;
 pub mod functions;
 pub mod http;
 pub mod keys;
+pub mod projects;
+pub mod users;
 pub mod variables;
 
 /// The `/v1` API. Function routes (`http`) are separate: they answer browsers themselves,
@@ -22,7 +24,9 @@ pub fn api_router() -> Router<AppState> {
         .merge(deployments::router())
         .merge(executions::router())
         .merge(variables::router())
+        .merge(projects::router())
         .merge(keys::router())
+        .merge(users::router())
         .route("/v1/openapi.json", get(crate::openapi::document))
 }
 

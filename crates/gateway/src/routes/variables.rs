@@ -8,18 +8,16 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::ToSchema;
-use wafer_store::{Timestamp, Variable, unique_id, validate_custom_id};
+use wafer_store::{Timestamp, Variable as StoredVariable};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorKind};
-use crate::models;
+use crate::models::{Variable, VariableList};
 use crate::openapi::schemas::{
-    self, BadRequest, Conflict, FunctionIdParam, ListParams, NotFound, Unauthorized,
-    VariableIdParam,
+    BadRequest, Conflict, FunctionIdParam, ListParams, NotFound, Unauthorized, VariableIdParam,
 };
-use crate::params::{JsonBody, ListQuery};
+use crate::params::{JsonBody, ListQuery, MissingId, new_id};
 use crate::routes::functions::find;
 use crate::routes::no_content;
 use crate::state::AppState;
@@ -58,19 +56,6 @@ struct VariableBody {
     secret: Option<bool>,
 }
 
-/// The id a new variable gets: generated unless the client chose a valid one.
-fn variable_id(requested: Option<&str>) -> ApiResult<String> {
-    match requested {
-        None | Some("") | Some("unique()") => Ok(unique_id()),
-        Some(custom) => {
-            validate_custom_id(custom).map_err(|reason| {
-                ApiError::invalid_argument(format!("Invalid `variableId` param: {reason}"))
-            })?;
-            Ok(custom.to_owned())
-        }
-    }
-}
-
 fn checked_key(key: Option<String>) -> ApiResult<String> {
     let key = key.unwrap_or_default();
     if key.is_empty() || key.chars().count() > MAX_KEY_CHARS {
@@ -100,7 +85,7 @@ fn checked_value(value: String) -> ApiResult<String> {
     params(FunctionIdParam),
     request_body = VariableBody,
     responses(
-        (status = 201, description = "The new variable.", body = schemas::Variable),
+        (status = 201, description = "The new variable.", body = Variable),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -112,9 +97,14 @@ async fn create(
     caller: Caller,
     Path(function_id): Path<String>,
     JsonBody(body): JsonBody<VariableBody>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<(StatusCode, Json<Variable>)> {
     caller.require("functions.write")?;
-    let id = variable_id(body.variable_id.as_deref())?;
+    // Unlike a function's, a variable's ID may be left out.
+    let id = new_id(
+        "variableId",
+        body.variable_id.as_deref(),
+        MissingId::Generate,
+    )?;
     let key = checked_key(body.key)?;
     // An empty value is allowed (Appwrite's too), a missing one is not.
     let value = body
@@ -122,7 +112,7 @@ async fn create(
         .ok_or_else(|| ApiError::invalid_argument("Param `value` is required."))
         .and_then(checked_value)?;
     find(state.store.as_ref(), &caller.project_id, &function_id).await?;
-    let variable = Variable {
+    let variable = StoredVariable {
         id,
         project_id: caller.project_id.clone(),
         function_id,
@@ -137,7 +127,7 @@ async fn create(
         .store
         .create_variable(&caller.project_id, variable)
         .await?;
-    Ok((StatusCode::CREATED, Json(models::variable(&created))))
+    Ok((StatusCode::CREATED, Json(created.into())))
 }
 
 /// Lists a function's variables.
@@ -149,7 +139,7 @@ async fn create(
     security(("Project" = [], "Key" = ["functions.read"])),
     params(FunctionIdParam, ListParams),
     responses(
-        (status = 200, description = "A page of variables.", body = schemas::VariableList),
+        (status = 200, description = "A page of variables.", body = VariableList),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -160,7 +150,7 @@ async fn list(
     caller: Caller,
     Path(function_id): Path<String>,
     ListQuery(params): ListQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<VariableList>> {
     caller.require("functions.read")?;
     // The store lists an unknown function's variables as empty; the API says 404.
     find(state.store.as_ref(), &caller.project_id, &function_id).await?;
@@ -168,7 +158,7 @@ async fn list(
         .store
         .list_variables(&caller.project_id, &function_id, &params)
         .await?;
-    Ok(Json(models::list("variables", &page, models::variable)))
+    Ok(Json(page.into()))
 }
 
 /// The variable, after checking its function exists so each gets its own 404.
@@ -177,7 +167,7 @@ async fn load(
     caller: &Caller,
     function_id: &str,
     variable_id: &str,
-) -> ApiResult<Variable> {
+) -> ApiResult<StoredVariable> {
     find(state.store.as_ref(), &caller.project_id, function_id).await?;
     Ok(state
         .store
@@ -194,7 +184,7 @@ async fn load(
     security(("Project" = [], "Key" = ["functions.read"])),
     params(FunctionIdParam, VariableIdParam),
     responses(
-        (status = 200, description = "The variable.", body = schemas::Variable),
+        (status = 200, description = "The variable.", body = Variable),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
     ),
@@ -203,10 +193,10 @@ async fn read(
     State(state): State<AppState>,
     caller: Caller,
     Path((function_id, variable_id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Variable>> {
     caller.require("functions.read")?;
     let variable = load(&state, &caller, &function_id, &variable_id).await?;
-    Ok(Json(models::variable(&variable)))
+    Ok(Json(variable.into()))
 }
 
 /// Updates a variable.
@@ -219,7 +209,7 @@ async fn read(
     params(FunctionIdParam, VariableIdParam),
     request_body = VariableBody,
     responses(
-        (status = 200, description = "The updated variable.", body = schemas::Variable),
+        (status = 200, description = "The updated variable.", body = Variable),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -231,7 +221,7 @@ async fn update(
     caller: Caller,
     Path((function_id, variable_id)): Path<(String, String)>,
     JsonBody(body): JsonBody<VariableBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Variable>> {
     caller.require("functions.write")?;
     let key = checked_key(body.key)?;
     let value = body.value.map(checked_value).transpose()?;
@@ -245,7 +235,7 @@ async fn update(
         .store
         .update_variable(&caller.project_id, variable)
         .await?;
-    Ok(Json(models::variable(&updated)))
+    Ok(Json(updated.into()))
 }
 
 /// A secret cannot become plain again: that would hand its value to anyone who can read.
@@ -309,15 +299,5 @@ mod tests {
         assert!(checked_key(Some(String::new())).is_err());
         assert!(checked_key(Some("k".repeat(MAX_KEY_CHARS))).is_ok());
         assert!(checked_key(Some("k".repeat(MAX_KEY_CHARS + 1))).is_err());
-    }
-
-    #[test]
-    fn variable_ids_are_generated_or_validated() {
-        assert_eq!(
-            variable_id(Some("unique()")).map(|id| id.len()).ok(),
-            Some(20)
-        );
-        assert_eq!(variable_id(Some("my-var")).ok().as_deref(), Some("my-var"));
-        assert!(variable_id(Some("-bad")).is_err());
     }
 }
