@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use wafer_e2e::TestServer;
+use wafer_e2e::{TestServer, rfc3339, unix_now};
 
 async fn wait_for_status(
     server: &TestServer,
@@ -135,20 +135,19 @@ async fn a_scheduled_execution_waits_for_its_time() {
         .await;
     assert_eq!(not_async.error_type(), "general_argument_invalid");
 
+    let tomorrow = rfc3339(unix_now() + 86_400);
     let reply = server
-        .execute(
-            "hello",
-            json!({"async": true, "scheduledAt": "2999-01-01T00:00:00.000+00:00"}),
-        )
+        .execute("hello", json!({"async": true, "scheduledAt": tomorrow}))
         .await;
-    assert_eq!(reply.status, StatusCode::ACCEPTED);
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text());
     let scheduled = reply.json();
     assert_eq!(scheduled["status"], "scheduled");
     assert!(
         scheduled["scheduledAt"]
             .as_str()
             .unwrap_or_default()
-            .starts_with("2999-01-01")
+            .starts_with(&tomorrow[..16]),
+        "{scheduled}"
     );
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let id = scheduled["$id"].as_str().expect("id");

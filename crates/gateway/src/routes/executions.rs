@@ -65,7 +65,8 @@ struct CreateBody {
     /// Request headers (at most 100); `x-appwrite-*` names are reserved.
     #[schema(nullable = false, value_type = Option<std::collections::HashMap<String, String>>)]
     headers: Option<serde_json::Map<String, Value>>,
-    /// Run at this ISO 8601 date, at least a minute ahead; needs `async`.
+    /// Run at this ISO 8601 date, at least a minute and at most the server's horizon (30 days
+    /// by default) ahead; needs `async`.
     #[schema(nullable = false, format = DateTime)]
     scheduled_at: Option<String>,
 }

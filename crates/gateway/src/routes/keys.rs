@@ -8,7 +8,7 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::ToSchema;
-use wafer_store::Timestamp;
+use wafer_store::{Entity, Timestamp};
 
 use crate::auth::{ALL_SCOPES, Caller, normalize_scope, random_secret};
 use crate::error::{ApiError, ApiResult};
@@ -78,7 +78,29 @@ fn checked_expire(raw: Option<&str>) -> ApiResult<Option<Timestamp>> {
     }
 }
 
-/// Creates an API key of a project; the key can grant only scopes the caller holds.
+/// A key never outlives the key that creates it: without an expiry of its own it expires with
+/// its creator, and a later one is refused.
+fn within_lifetime(
+    requested: Option<Timestamp>,
+    creator: Option<Timestamp>,
+) -> ApiResult<Option<Timestamp>> {
+    let Some(creator) = creator else {
+        return Ok(requested);
+    };
+    match requested {
+        None => Ok(Some(creator)),
+        Some(requested) if requested <= creator => Ok(Some(requested)),
+        Some(requested) => Err(ApiError::invalid_argument(format!(
+            "Invalid `expire` param: {} is after {}, when the key creating it expires; a key \
+             cannot outlive the key that creates it.",
+            requested.to_rfc3339(),
+            creator.to_rfc3339()
+        ))),
+    }
+}
+
+/// Creates an API key of a project; the key can grant only scopes the caller holds, and
+/// expires no later than the caller's key.
 #[utoipa::path(
     post,
     path = "/v1/projects/{projectId}/keys",
@@ -105,10 +127,8 @@ async fn create(
     let name = checked_name(body.name)?;
     let scopes = checked_scopes(body.scopes)?;
     // A key can hand out only what it holds: no escalation through key creation.
-    for scope in &scopes {
-        caller.require(scope)?;
-    }
-    let expire = checked_expire(body.expire.as_deref())?;
+    caller.require_all(scopes.iter().map(String::as_str))?;
+    let expire = within_lifetime(checked_expire(body.expire.as_deref())?, caller.key_expiry())?;
     let secret = random_secret()?;
     let key = state
         .store
@@ -141,7 +161,7 @@ async fn list(
     Ok(Json(keys.into()))
 }
 
-/// Deletes an API key.
+/// Deletes an API key; the caller must hold every scope of the key it deletes.
 #[utoipa::path(
     delete,
     path = "/v1/projects/{projectId}/keys/{keyId}",
@@ -161,6 +181,13 @@ async fn remove(
     Path((project_id, key_id)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
     authorize(&state, &caller, &project_id, "keys.write").await?;
+    let keys = state.store.list_api_keys(&project_id).await?;
+    let key = keys
+        .iter()
+        .find(|key| key.id == key_id)
+        .ok_or_else(|| ApiError::not_found(Entity::ApiKey, &key_id))?;
+    // A key removes only keys no stronger than itself: never the admin key that made it.
+    caller.require_all(key.scopes.iter().map(String::as_str))?;
     state.store.delete_api_key(&project_id, &key_id).await?;
     Ok(no_content())
 }

@@ -6,6 +6,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::ToSchema;
+use wafer_store::Timestamp;
 
 use crate::auth::{Caller, mint_jwt};
 use crate::error::{ApiError, ApiResult};
@@ -29,6 +30,15 @@ struct JwtBody {
     /// Seconds the token is valid, at most 3600 (default 900).
     #[schema(nullable = false, maximum = 3600)]
     duration: Option<u64>,
+}
+
+/// A token never outlives the key that mints it.
+fn within_key_lifetime(seconds: u64, caller: &Caller) -> u64 {
+    let Some(expire) = caller.key_expiry() else {
+        return seconds;
+    };
+    let left_ms = expire.as_millis() - Timestamp::now().as_millis();
+    seconds.min(u64::try_from(left_ms / 1000).unwrap_or(0))
 }
 
 fn checked_duration(duration: Option<u64>) -> ApiResult<u64> {
@@ -70,7 +80,7 @@ async fn create_jwt(
     caller.require("users.write")?;
     // User ids end up in roles (`user:ID`) and permissions; keep them to the id alphabet.
     checked_id("userId", &user_id)?;
-    let seconds = checked_duration(body.duration)?;
+    let seconds = within_key_lifetime(checked_duration(body.duration)?, &caller);
     let jwt = mint_jwt(&state.jwt_secret, &caller.project_id, &user_id, seconds)?;
     Ok((StatusCode::CREATED, Json(Jwt { jwt })))
 }
