@@ -213,7 +213,7 @@ async fn compile(state: &AppState, deployment: &mut Deployment) -> Result<String
         .compile(unpacked.wasm)
         .await
         .map_err(|error| error.to_string())?;
-    deployment.artifact_id = compiled.id.as_str().to_owned();
+    deployment.artifact_id = compiled.artifact.as_str().to_owned();
     deployment.build_size = wasm_size;
     deployment.total_size = deployment.source_size + wasm_size;
 
@@ -231,7 +231,7 @@ async fn compile(state: &AppState, deployment: &mut Deployment) -> Result<String
         log,
         "Component: {}, artifact {}.",
         human_size(wasm_size),
-        compiled.id
+        compiled.artifact
     );
     Ok(log)
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use wafer_runtime::{
-    DeploymentId, InvocationOutcome, InvokeError, Limits, OutboundPolicy, Request,
+    ArtifactHash, InvocationOutcome, InvokeError, Limits, OutboundPolicy, Request,
 };
 use wafer_store::{Execution, ExecutionStatus, ExecutionTrigger, Function, Timestamp};
 
@@ -288,7 +288,7 @@ async fn invoke_runtime(
         .store
         .get_deployment(&function.project_id, &function.id, &execution.deployment_id)
         .await?;
-    let artifact = DeploymentId::parse(&deployment.artifact_id).ok_or_else(|| {
+    let artifact = ArtifactHash::parse(&deployment.artifact_id).ok_or_else(|| {
         ApiError::internal(format!(
             "Deployment '{}' has no built artifact.",
             deployment.id

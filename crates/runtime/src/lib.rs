@@ -49,7 +49,7 @@ mod runtime;
 mod validate;
 mod warm;
 
-pub use artifacts::DeploymentId;
+pub use artifacts::ArtifactHash;
 pub use contract::{Request, Response, SUPPORTED_INTERFACES, is_supported_import};
 pub use deploy::Tier;
 pub use engine::{

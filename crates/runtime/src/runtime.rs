@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 use wasmtime::{Engine, PoolConcurrencyLimitError, Store};
 
-use crate::artifacts::{ArtifactStore, DeploymentId, StaleArtifact};
+use crate::artifacts::{ArtifactHash, ArtifactStore, StaleArtifact};
 use crate::cache::{DeploymentCache, IdleSweeper, PreparedDeployment};
 use crate::contract::{HANDLE_FUNCTION, Request, Response};
 use crate::deploy::{Backend, Deployer, Tier};
@@ -60,9 +60,12 @@ impl RuntimeConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum InvokeError {
     #[error("Deployment {0} is not stored in this runtime; upload it first.")]
-    DeploymentNotFound(DeploymentId),
-    #[error("Deployment {id} cannot be loaded: {reason}")]
-    Unloadable { id: DeploymentId, reason: String },
+    DeploymentNotFound(ArtifactHash),
+    #[error("Deployment {artifact} cannot be loaded: {reason}")]
+    Unloadable {
+        artifact: ArtifactHash,
+        reason: String,
+    },
     #[error("All {0} sandboxes are busy; retry shortly.")]
     Overloaded(u32),
     #[error(
@@ -88,7 +91,8 @@ pub enum RuntimeError {
 /// The result of compiling a deployment.
 #[derive(Clone, Debug)]
 pub struct CompiledDeployment {
-    pub id: DeploymentId,
+    /// The component's content hash: what [`Runtime::invoke`] runs it by.
+    pub artifact: ArtifactHash,
     /// False when a compiled artifact from an earlier compile was reused.
     pub compiled: bool,
     /// The compiler whose code serves it now (Winch until Cranelift's takes over).
@@ -182,8 +186,8 @@ impl Runtime {
 
     /// Which compiler's code serves a deployment kept in memory; `None` when it is not cached
     /// (its next call loads the best artifact on disk).
-    pub fn tier(&self, id: &DeploymentId) -> Option<Tier> {
-        self.deployer.cache.tier(id)
+    pub fn tier(&self, artifact: &ArtifactHash) -> Option<Tier> {
+        self.deployer.cache.tier(artifact)
     }
 
     fn artifacts(&self) -> &ArtifactStore {
@@ -195,16 +199,16 @@ impl Runtime {
     pub async fn compile(&self, bytes: Vec<u8>) -> Result<CompiledDeployment, CompileError> {
         check_binary_kind(&bytes)?;
         let started = Instant::now();
-        let id = DeploymentId::of(&bytes);
-        let (prepared, compiled) = match self.deployer.load(&id).await {
+        let artifact = ArtifactHash::of(&bytes);
+        let (prepared, compiled) = match self.deployer.load(&artifact).await {
             Ok(prepared) => (prepared, false),
-            Err(_) => (self.deployer.compile(id.clone(), bytes).await?, true),
+            Err(_) => (self.deployer.compile(artifact.clone(), bytes).await?, true),
         };
         self.trial_instantiate(&prepared).await?;
         let tier = prepared.tier;
-        self.deployer.keep(&id, prepared);
+        self.deployer.keep(&artifact, prepared);
         Ok(CompiledDeployment {
-            id,
+            artifact,
             compiled,
             tier,
             duration: started.elapsed(),
@@ -212,8 +216,8 @@ impl Runtime {
     }
 
     /// Forgets the in-memory copy of a deployment (its files stay).
-    pub fn evict(&self, id: &DeploymentId) {
-        self.deployer.cache.remove(id);
+    pub fn evict(&self, artifact: &ArtifactHash) {
+        self.deployer.cache.remove(artifact);
     }
 
     /// Instantiates a freshly compiled deployment once, so that a component which cannot start
@@ -242,35 +246,38 @@ impl Runtime {
 
     /// The deployment ready to instantiate: from memory, else from its compiled artifact, else
     /// compiled again from its `.wasm` (when the artifact is missing, damaged or stale).
-    async fn prepared(&self, id: &DeploymentId) -> Result<Arc<PreparedDeployment>, InvokeError> {
-        if let Some(prepared) = self.deployer.cache.get(id) {
+    async fn prepared(
+        &self,
+        artifact: &ArtifactHash,
+    ) -> Result<Arc<PreparedDeployment>, InvokeError> {
+        if let Some(prepared) = self.deployer.cache.get(artifact) {
             return Ok(prepared);
         }
-        let prepared = match self.deployer.load(id).await {
+        let prepared = match self.deployer.load(artifact).await {
             Ok(prepared) => prepared,
-            Err(stale) => self.recompile(id, stale).await?,
+            Err(stale) => self.recompile(artifact, stale).await?,
         };
-        self.deployer.keep(id, prepared.clone());
+        self.deployer.keep(artifact, prepared.clone());
         Ok(prepared)
     }
 
     async fn recompile(
         &self,
-        id: &DeploymentId,
+        artifact: &ArtifactHash,
         stale: StaleArtifact,
     ) -> Result<Arc<PreparedDeployment>, InvokeError> {
-        if !self.artifacts().has_source(id) {
-            return Err(InvokeError::DeploymentNotFound(id.clone()));
+        if !self.artifacts().has_source(artifact) {
+            return Err(InvokeError::DeploymentNotFound(artifact.clone()));
         }
-        tracing::warn!(deployment = %id, reason = %stale, "compiled artifact unusable; recompiling");
+        tracing::warn!(deployment = %artifact, reason = %stale, "compiled artifact unusable; recompiling");
         let bytes = self
             .artifacts()
-            .read_source(id)
-            .map_err(|error| unloadable(id, error))?;
+            .read_source(artifact)
+            .map_err(|error| unloadable(artifact, error))?;
         self.deployer
-            .compile(id.clone(), bytes)
+            .compile(artifact.clone(), bytes)
             .await
-            .map_err(|error| unloadable(id, error))
+            .map_err(|error| unloadable(artifact, error))
     }
 
     /// A store on `engine`, which must be the engine of the deployment it will instantiate.
@@ -296,15 +303,15 @@ impl Runtime {
     /// Runs one invocation of a deployment in a fresh sandbox.
     pub async fn invoke(
         &self,
-        id: &DeploymentId,
+        artifact: &ArtifactHash,
         request: Request,
         limits: &Limits,
         env: &[(String, String)],
         outbound: &OutboundPolicy,
     ) -> Result<InvocationOutcome, InvokeError> {
-        let span = tracing::info_span!("invoke", deployment = %id, method = %request.method, path = %request.path);
+        let span = tracing::info_span!("invoke", deployment = %artifact, method = %request.method, path = %request.path);
         async move {
-            let prepared = self.prepared(id).await?;
+            let prepared = self.prepared(artifact).await?;
             let started = Instant::now();
             let key = limits
                 .reuse_instance
@@ -356,9 +363,9 @@ impl Runtime {
     }
 }
 
-fn unloadable(id: &DeploymentId, error: impl std::fmt::Display) -> InvokeError {
+fn unloadable(artifact: &ArtifactHash, error: impl std::fmt::Display) -> InvokeError {
     InvokeError::Unloadable {
-        id: id.clone(),
+        artifact: artifact.clone(),
         reason: error.to_string(),
     }
 }

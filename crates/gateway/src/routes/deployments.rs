@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::Value;
-use wafer_runtime::DeploymentId;
+use wafer_runtime::ArtifactHash;
 use wafer_store::{Deployment, DeploymentStatus};
 
 use crate::auth::Caller;
@@ -341,7 +341,7 @@ async fn download_source(state: &AppState, deployment: &Deployment) -> ApiResult
 
 async fn download_output(state: &AppState, deployment: &Deployment) -> ApiResult<Response> {
     // Parsing the id guarantees it names a file inside the artifact directory.
-    let artifact = DeploymentId::parse(&deployment.artifact_id)
+    let artifact = ArtifactHash::parse(&deployment.artifact_id)
         .filter(|_| deployment.status == DeploymentStatus::Ready)
         .ok_or_else(|| {
             ApiError::new(
