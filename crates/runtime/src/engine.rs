@@ -1,5 +1,8 @@
-//! The one wasmtime engine of a runtime: its configuration, the pooling allocator (with a
-//! fallback when the address space cannot be reserved) and the single epoch ticker.
+//! The wasmtime engines of a runtime and their configuration: the Cranelift engine, and the
+//! Winch engine of the fast first tier when the platform has one, each with its own pooling
+//! allocator (falling back to on-demand allocation when the address space cannot be reserved);
+//! how freed pool slots are reset; and the one epoch ticker thread that drives both engines'
+//! wall-clock deadlines.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -84,9 +87,12 @@ const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 /// Which allocation strategy the engine ended up with, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AllocationMode {
+    /// Instances live in the pooling allocator's preallocated slots.
     Pooling,
     /// Pooling was asked for but could not be set up; the reason is kept for diagnostics.
     OnDemandFallback(String),
+    /// Pooling was not asked for ([`EngineConfig::pooling`] is off): each instance is
+    /// allocated when it is created.
     OnDemand,
 }
 

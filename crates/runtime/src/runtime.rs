@@ -1,5 +1,7 @@
-//! The runtime: compiles deployments once, keeps them ready, and runs each invocation in a
-//! fresh sandbox under its limits.
+//! [`Runtime`], the crate's entry point: compiles a component (refusing at upload one that
+//! cannot start), loads it again from disk or recompiles it when its artifact is unusable, and
+//! runs each invocation under its limits, in a fresh sandbox or, for invocations that opt in, in
+//! a kept instance of an earlier successful call.
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -30,7 +32,9 @@ use crate::warm::{HandleFunc, IdleBudget, WarmInstance, WarmKey};
 /// Where a runtime keeps its files and how large its engine and cache are.
 #[derive(Clone, Debug)]
 pub struct RuntimeConfig {
+    /// Where components and their compiled artifacts are kept; created if missing.
     pub artifact_dir: PathBuf,
+    /// How the wasmtime engines are built.
     pub engine: EngineConfig,
     /// Deployments kept instantiation-ready in memory; the least recently used goes first.
     pub cache_capacity: usize,
@@ -41,6 +45,7 @@ pub struct RuntimeConfig {
 }
 
 impl RuntimeConfig {
+    /// The defaults, keeping files in `artifact_dir`.
     pub fn new(artifact_dir: impl Into<PathBuf>) -> Self {
         Self {
             artifact_dir: artifact_dir.into(),
@@ -50,8 +55,10 @@ impl RuntimeConfig {
         }
     }
 
+    /// The default [`RuntimeConfig::cache_capacity`].
     pub const DEFAULT_CACHE_CAPACITY: usize = 1_000;
 
+    /// The default [`RuntimeConfig::cache_idle_timeout`].
     pub const DEFAULT_CACHE_IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 }
 
@@ -59,31 +66,44 @@ impl RuntimeConfig {
 /// [`InvocationOutcome`] instead).
 #[derive(Debug, thiserror::Error)]
 pub enum InvokeError {
+    /// No component with this hash was ever compiled into this runtime's artifact directory.
     #[error("Deployment {0} is not stored in this runtime; upload it first.")]
     DeploymentNotFound(ArtifactHash),
+    /// The component is stored but can be neither loaded nor compiled again.
     #[error("Deployment {artifact} cannot be loaded: {reason}")]
     Unloadable {
+        /// The component that cannot be loaded.
         artifact: ArtifactHash,
+        /// What went wrong.
         reason: String,
     },
+    /// Every pool slot (their number given) is in use.
     #[error("All {0} sandboxes are busy; retry shortly.")]
     Overloaded(u32),
+    /// Every pool slot of the Winch engine (their number given) is in use; the deployment
+    /// serves from it until its Cranelift code is ready.
     #[error(
         "All {0} sandboxes of the fast first tier are busy while this deployment's optimized \
          code is being compiled; retry shortly."
     )]
     FirstTierOverloaded(u32),
+    /// A failure of the host itself, not of the request or the component.
     #[error("The runtime failed unexpectedly: {0}")]
     Internal(String),
 }
 
+/// Why a [`Runtime`] could not be created.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
+    /// wasmtime refused the engine configuration, or the epoch ticker thread could not start.
     #[error("The wasmtime engine could not be created: {0}")]
     Engine(String),
+    /// The artifact directory cannot be created.
     #[error("The artifact directory {path} cannot be used: {source}")]
     ArtifactDir {
+        /// The directory.
         path: PathBuf,
+        /// The I/O error creating it.
         source: std::io::Error,
     },
 }
@@ -97,19 +117,26 @@ pub struct CompiledDeployment {
     pub compiled: bool,
     /// The compiler whose code serves it now (Winch until Cranelift's takes over).
     pub tier: Tier,
+    /// How long validating, compiling (or loading) and the trial instantiation took.
     pub duration: Duration,
 }
 
 /// Counters for observing the runtime from outside.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RuntimeStats {
+    /// Compiles from a component's bytes, at upload or to replace an unusable artifact
+    /// (background Cranelift recompiles are counted in `optimizations`).
     pub compilations: u64,
+    /// Compiled artifacts loaded from disk.
     pub artifact_loads: u64,
     /// Cranelift recompiles of deployments first compiled with Winch, finished.
     pub optimizations: u64,
+    /// Deployments ready to instantiate in memory now.
     pub cached_deployments: usize,
 }
 
+/// Compiles components and runs invocations of them. It owns the engines, their instance
+/// pools and the epoch ticker thread, so a server needs only one.
 pub struct Runtime {
     deployer: Deployer,
     allocation: AllocationMode,
@@ -123,6 +150,8 @@ pub struct Runtime {
 }
 
 impl Runtime {
+    /// Builds the engines, opens the artifact directory and starts the epoch ticker (and the
+    /// idle sweeper when `cache_idle_timeout` is set).
     pub fn new(config: RuntimeConfig) -> Result<Self, RuntimeError> {
         let engine_error = |error: &dyn std::fmt::Display| RuntimeError::Engine(error.to_string());
         let (engine, allocation) = build_engine(&config.engine).map_err(|e| engine_error(&e))?;
@@ -170,10 +199,12 @@ impl Runtime {
         })
     }
 
+    /// The allocation strategy the Cranelift engine ended up with.
     pub fn allocation_mode(&self) -> &AllocationMode {
         &self.allocation
     }
 
+    /// The counters as they are now.
     pub fn stats(&self) -> RuntimeStats {
         let counters = &self.deployer.counters;
         RuntimeStats {
