@@ -11,6 +11,8 @@
 //! Why a JavaScript or Python invocation costs what it does, and what opt-in instance reuse
 //! ([`Limits::reuse_instance`]) buys: `benches/README.md` at the repository root.
 
+#![warn(missing_docs)]
+
 mod artifacts;
 mod cache;
 mod contract;
