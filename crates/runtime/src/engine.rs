@@ -25,7 +25,8 @@ pub struct EngineConfig {
     /// its address space).
     pub pooling: bool,
     /// Dirty bytes of a linear memory reset in place (rather than released to the kernel) when
-    /// its pool slot is freed; see [`keep_slots_resident`]. Only used with `PAGEMAP_SCAN`.
+    /// its pool slot is freed. Only used with the `PAGEMAP_SCAN` ioctl (Linux 6.7+), which finds
+    /// exactly the pages a guest dirtied.
     pub memory_keep_resident_bytes: usize,
     /// Instances kept idle for reuse across all deployments, for invocations that opt into
     /// reuse ([`Limits::reuse_instance`](crate::Limits::reuse_instance)). Each holds a pool
@@ -79,8 +80,8 @@ const MEMORIES_PER_COMPONENT: u32 = 2;
 const TABLES_PER_COMPONENT: u32 = 4;
 const TABLE_ELEMENTS: usize = 100_000;
 const COMPONENT_INSTANCE_BYTES: usize = 4 << 20;
-/// Dirty bytes per linear memory / table reset in place rather than released to the kernel
-/// when a slot is freed (see [`keep_slots_resident`]).
+/// The default [`EngineConfig::memory_keep_resident_bytes`]: dirty bytes per linear memory
+/// reset in place rather than released to the kernel when a slot is freed.
 pub const DEFAULT_MEMORY_KEEP_RESIDENT: usize = 1 << 20;
 const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 
