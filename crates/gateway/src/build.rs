@@ -13,11 +13,11 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 use wafer_store::{Deployment, DeploymentStatus, StoreError, unique_id};
 
 use crate::error::{ApiError, ApiResult};
@@ -31,11 +31,40 @@ pub const MAX_SOURCE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Compiling uses every core already (parallel Cranelift); more builds at once would only
 /// make each slower and hold more memory.
-static BUILD_SLOTS: Semaphore = Semaphore::const_new(2);
+const CONCURRENT_BUILDS: usize = 2;
 
-/// Deployments whose build is being started right now: the last two chunks of an upload may
-/// complete it "at once" (a retried chunk), and only one of them may start the build.
-static STARTING: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Default::default);
+/// One server's builds in progress. Part of the server's state, not of the process, so two
+/// servers in one process (tests, an embedding) neither wait for nor block each other.
+pub struct Builds {
+    /// Builds running at once, at most [`CONCURRENT_BUILDS`].
+    slots: Semaphore,
+    /// Deployments whose build is being started right now: the last two chunks of an upload
+    /// may complete it "at once" (a retried chunk), and only one of them may start the build.
+    starting: Mutex<HashSet<String>>,
+}
+
+impl Default for Builds {
+    fn default() -> Self {
+        Self {
+            slots: Semaphore::new(CONCURRENT_BUILDS),
+            starting: Mutex::default(),
+        }
+    }
+}
+
+impl Builds {
+    /// Waits for a build slot; the semaphore is never closed, so this only waits.
+    async fn slot(&self) -> Option<SemaphorePermit<'_>> {
+        self.slots.acquire().await.ok()
+    }
+
+    fn starting(&self) -> MutexGuard<'_, HashSet<String>> {
+        // The set holds no invariant a panic elsewhere could break.
+        self.starting
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
 
 const SOURCE_FILE: &str = "source";
 const MARKER_FILE: &str = "build.json";
@@ -101,23 +130,24 @@ async fn remove_marker(state: &AppState, deployment_id: &str) {
 }
 
 /// Removes the claim on a deployment id when dropped, whatever path the caller leaves by.
-struct Claim(String);
+struct Claim<'a> {
+    builds: &'a Builds,
+    id: String,
+}
 
-impl Claim {
-    fn take(id: &str) -> Option<Self> {
-        let mut starting = STARTING
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        starting.insert(id.to_owned()).then(|| Self(id.to_owned()))
+impl<'a> Claim<'a> {
+    fn take(builds: &'a Builds, id: &str) -> Option<Self> {
+        let claimed = builds.starting().insert(id.to_owned());
+        claimed.then(|| Self {
+            builds,
+            id: id.to_owned(),
+        })
     }
 }
 
-impl Drop for Claim {
+impl Drop for Claim<'_> {
     fn drop(&mut self) {
-        let mut starting = STARTING
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        starting.remove(&self.0);
+        self.builds.starting().remove(&self.id);
     }
 }
 
@@ -132,7 +162,7 @@ pub async fn start_when_complete(
         &deployment.function_id,
         &deployment.id,
     );
-    let Some(_claim) = Claim::take(id) else {
+    let Some(_claim) = Claim::take(&state.builds, id) else {
         return Ok(state.store.get_deployment(project, function, id).await?);
     };
     let mut current = state.store.get_deployment(project, function, id).await?;
@@ -152,8 +182,7 @@ pub fn spawn(state: AppState, deployment: Deployment) {
 }
 
 async fn run(state: AppState, deployment: Deployment) {
-    // The semaphore is never closed, so this only waits.
-    let Ok(_slot) = BUILD_SLOTS.acquire().await else {
+    let Some(_slot) = state.builds.slot().await else {
         return;
     };
     let started = Instant::now();
@@ -213,7 +242,7 @@ async fn compile(state: &AppState, deployment: &mut Deployment) -> Result<String
         .compile(unpacked.wasm)
         .await
         .map_err(|error| error.to_string())?;
-    deployment.artifact_id = compiled.id.as_str().to_owned();
+    deployment.artifact_id = compiled.artifact.as_str().to_owned();
     deployment.build_size = wasm_size;
     deployment.total_size = deployment.source_size + wasm_size;
 
@@ -231,7 +260,7 @@ async fn compile(state: &AppState, deployment: &mut Deployment) -> Result<String
         log,
         "Component: {}, artifact {}.",
         human_size(wasm_size),
-        compiled.id
+        compiled.artifact
     );
     Ok(log)
 }
@@ -345,4 +374,47 @@ fn find_markers(uploads: &Path) -> Vec<(String, Marker)> {
             Some((id, marker))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deployment_build_is_claimed_once_until_the_claim_is_dropped() {
+        let builds = Builds::default();
+        let claim = Claim::take(&builds, "d1").expect("the first claim");
+        assert!(
+            Claim::take(&builds, "d1").is_none(),
+            "a second claim at once"
+        );
+        assert!(Claim::take(&builds, "d2").is_some(), "another deployment");
+        drop(claim);
+        assert!(
+            Claim::take(&builds, "d1").is_some(),
+            "claimed again after the drop"
+        );
+    }
+
+    #[tokio::test]
+    async fn two_servers_share_neither_build_slots_nor_claims() {
+        let (first, second) = (Builds::default(), Builds::default());
+        let _busy = (first.slot().await, first.slot().await);
+        assert_eq!(
+            first.slots.available_permits(),
+            0,
+            "the first server is full"
+        );
+        let _claim = Claim::take(&first, "d1").expect("the first server's claim");
+
+        let slot = tokio::time::timeout(std::time::Duration::from_secs(1), second.slot()).await;
+        assert!(
+            matches!(slot, Ok(Some(_))),
+            "the second server builds at once"
+        );
+        assert!(
+            Claim::take(&second, "d1").is_some(),
+            "and claims its own deployments"
+        );
+    }
 }

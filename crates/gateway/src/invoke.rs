@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use wafer_runtime::{
-    DeploymentId, InvocationOutcome, InvokeError, Limits, OutboundPolicy, Request,
+    ArtifactHash, InvocationOutcome, InvokeError, Limits, OutboundPolicy, Request,
 };
 use wafer_store::{Execution, ExecutionTrigger, Function, StoreError};
 
@@ -207,7 +207,7 @@ pub async fn invoke(
         .store
         .get_deployment(&function.project_id, &function.id, &execution.deployment_id)
         .await?;
-    let artifact = DeploymentId::parse(&deployment.artifact_id)
+    let artifact = ArtifactHash::parse(&deployment.artifact_id)
         .ok_or_else(|| InvokeFailure::NoArtifact(deployment.id.clone()))?;
     let limits = limits(state, function);
     let env = environment(state, function, &limits).await?;

@@ -21,6 +21,7 @@ use tower_http::trace::TraceLayer;
 use wafer_runtime::{Runtime, RuntimeConfig};
 use wafer_store::{CachedStore, MetadataStore, SqliteStore, WriterConfig};
 
+use crate::build::Builds;
 use crate::config::GatewayConfig;
 use crate::error::ApiError;
 use crate::state::{AppState, Concurrency, Shared};
@@ -105,6 +106,7 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
         jwt_secret,
         queue: Notify::new(),
         uploads_dir,
+        builds: Builds::default(),
     });
 
     crate::build::resume_interrupted_builds(&state).await;

@@ -8,6 +8,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use wafer_runtime::Runtime;
 use wafer_store::{ExecutionWriter, MetadataStore};
 
+use crate::build::Builds;
 use crate::config::GatewayConfig;
 
 #[derive(Clone)]
@@ -25,6 +26,8 @@ pub struct Shared {
     /// Wakes the queue worker when an async execution is enqueued.
     pub queue: Notify,
     pub uploads_dir: PathBuf,
+    /// This server's deployment builds in progress.
+    pub builds: Builds,
 }
 
 impl std::ops::Deref for AppState {

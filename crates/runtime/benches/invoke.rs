@@ -146,7 +146,7 @@ fn per_call(elapsed: Duration, calls: usize) -> f64 {
 
 async fn serial_wafer(
     runtime: &Runtime,
-    id: &wafer_runtime::DeploymentId,
+    id: &wafer_runtime::ArtifactHash,
     n: usize,
     reuse_instance: bool,
 ) -> f64 {
@@ -178,7 +178,7 @@ async fn serial_baseline(baseline: &Baseline, n: usize) -> f64 {
 
 async fn concurrent_wafer(
     runtime: Arc<Runtime>,
-    id: wafer_runtime::DeploymentId,
+    id: wafer_runtime::ArtifactHash,
     n: usize,
     in_flight: usize,
 ) -> f64 {
@@ -223,7 +223,7 @@ fn main() {
     let id = serial
         .block_on(runtime.compile(bytes.clone()))
         .expect("compile")
-        .id;
+        .artifact;
     if std::env::var_os("WAFER_BENCH_PROFILE").is_some() {
         // Only the measured path, for profilers: warm up, then invoke serially.
         serial.block_on(serial_wafer(&runtime, &id, n / 10 + 1, false));

@@ -40,7 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let limits = Limits::default();
     let outcome = runtime
         .invoke(
-            &compiled.id,
+            &compiled.artifact,
             request,
             &limits,
             &[],

@@ -1,6 +1,6 @@
-//! Deployments on disk by content hash: the uploaded `.wasm` and, beside it, the compiled
-//! artifact for this engine, guarded by a checksum so a damaged file is recompiled rather than
-//! loaded.
+//! Components on disk by content hash ([`ArtifactHash`]): the uploaded `.wasm` and, beside it,
+//! the compiled artifact of each tier for this engine build, guarded by a checksum so a damaged
+//! file is recompiled rather than loaded.
 //!
 //! The checksum (XXH3-128) guards against damage, not against someone who can write the data
 //! directory (they could replace the `.wasm` too). It is checked on every load from disk, so it
@@ -21,16 +21,19 @@ use wasmtime::component::Component;
 
 use crate::deploy::Tier;
 
-/// A deployment's identity: the SHA-256 of its `.wasm` bytes, in lower-case hex.
+/// The content hash of a component: the SHA-256 of its `.wasm` bytes, in lower-case hex. It
+/// names the component's files on disk (the source and its compiled artifacts), so identical
+/// uploads share one compiled artifact whatever deployments they belong to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct DeploymentId(String);
+pub struct ArtifactHash(String);
 
-impl DeploymentId {
+impl ArtifactHash {
+    /// The hash of a component's bytes.
     pub fn of(bytes: &[u8]) -> Self {
         Self(hex::encode(Sha256::digest(bytes)))
     }
 
-    /// Accepts only a well-formed hash, so an id can never name a path outside the store.
+    /// Accepts only a well-formed hash, so a hash can never name a path outside the store.
     pub fn parse(text: &str) -> Option<Self> {
         let well_formed = text.len() == 64
             && text
@@ -39,12 +42,13 @@ impl DeploymentId {
         well_formed.then(|| Self(text.to_owned()))
     }
 
+    /// The hash as lower-case hex, as stored and shown.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 }
 
-impl fmt::Display for DeploymentId {
+impl fmt::Display for ArtifactHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -101,14 +105,14 @@ impl ArtifactStore {
         })
     }
 
-    pub(crate) fn source_path(&self, id: &DeploymentId) -> PathBuf {
+    pub(crate) fn source_path(&self, id: &ArtifactHash) -> PathBuf {
         self.inner.dir.join(format!("{id}.wasm"))
     }
 
     /// The tier is in the name as well as in the engine fingerprint, so that neither engine is
     /// ever handed the other's code (wasmtime would refuse it, but it need not come to that).
     /// Cranelift artifacts keep the name they had before there were tiers.
-    fn compiled_path(&self, id: &DeploymentId, tier: Tier) -> PathBuf {
+    fn compiled_path(&self, id: &ArtifactHash, tier: Tier) -> PathBuf {
         let name = match (tier, &self.inner.winch_fingerprint) {
             (Tier::Winch, Some(fingerprint)) => format!("{id}.{fingerprint}.winch.cwasm"),
             // Without a Winch engine no Winch artifact is ever written; the name only has to
@@ -119,24 +123,24 @@ impl ArtifactStore {
         self.inner.dir.join(name)
     }
 
-    fn checksum_path(&self, id: &DeploymentId, tier: Tier) -> PathBuf {
+    fn checksum_path(&self, id: &ArtifactHash, tier: Tier) -> PathBuf {
         let mut path = self.compiled_path(id, tier).into_os_string();
         path.push(".xxh3");
         path.into()
     }
 
-    pub(crate) fn has_source(&self, id: &DeploymentId) -> bool {
+    pub(crate) fn has_source(&self, id: &ArtifactHash) -> bool {
         self.source_path(id).is_file()
     }
 
-    pub(crate) fn save_source(&self, id: &DeploymentId, bytes: &[u8]) -> std::io::Result<()> {
+    pub(crate) fn save_source(&self, id: &ArtifactHash, bytes: &[u8]) -> std::io::Result<()> {
         if self.has_source(id) {
             return Ok(());
         }
         write_atomically(&self.source_path(id), bytes)
     }
 
-    pub(crate) fn read_source(&self, id: &DeploymentId) -> std::io::Result<Vec<u8>> {
+    pub(crate) fn read_source(&self, id: &ArtifactHash) -> std::io::Result<Vec<u8>> {
         std::fs::read(self.source_path(id))
     }
 
@@ -144,7 +148,7 @@ impl ArtifactStore {
     /// artifact without checksum, which is recompiled, never trusted.
     pub(crate) fn save_compiled(
         &self,
-        id: &DeploymentId,
+        id: &ArtifactHash,
         tier: Tier,
         compiled: &[u8],
     ) -> std::io::Result<()> {
@@ -154,7 +158,7 @@ impl ArtifactStore {
 
     /// Deletes a tier's artifact (the Winch one once Cranelift's is saved). The checksum goes
     /// first, so an interrupted removal leaves nothing that would be trusted.
-    pub(crate) fn remove_compiled(&self, id: &DeploymentId, tier: Tier) -> std::io::Result<()> {
+    pub(crate) fn remove_compiled(&self, id: &ArtifactHash, tier: Tier) -> std::io::Result<()> {
         for path in [self.checksum_path(id, tier), self.compiled_path(id, tier)] {
             match std::fs::remove_file(path) {
                 Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
@@ -169,7 +173,7 @@ impl ArtifactStore {
     pub(crate) fn load_compiled(
         &self,
         engine: &Engine,
-        id: &DeploymentId,
+        id: &ArtifactHash,
         tier: Tier,
     ) -> Result<Component, StaleArtifact> {
         let path = self.compiled_path(id, tier);
@@ -219,11 +223,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deployment_ids_are_sha256_hex_and_refuse_anything_else() {
-        let id = DeploymentId::of(b"hello");
-        assert_eq!(id.as_str().len(), 64);
-        assert_eq!(DeploymentId::parse(id.as_str()), Some(id));
-        assert_eq!(DeploymentId::parse("../../etc/passwd"), None);
-        assert_eq!(DeploymentId::parse(&"A".repeat(64)), None);
+    fn artifact_hashes_are_sha256_hex_and_refuse_anything_else() {
+        let hash = ArtifactHash::of(b"hello");
+        assert_eq!(hash.as_str().len(), 64);
+        assert_eq!(ArtifactHash::parse(hash.as_str()), Some(hash));
+        assert_eq!(ArtifactHash::parse("../../etc/passwd"), None);
+        assert_eq!(ArtifactHash::parse(&"A".repeat(64)), None);
     }
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use lru::LruCache;
 use wasmtime::component::{ComponentExportIndex, InstancePre};
 
-use crate::artifacts::DeploymentId;
+use crate::artifacts::ArtifactHash;
 use crate::deploy::Tier;
 use crate::host::HostState;
 use crate::warm::WarmPool;
@@ -36,7 +36,7 @@ struct Entry {
 }
 
 pub(crate) struct DeploymentCache {
-    entries: Mutex<LruCache<DeploymentId, Entry>>,
+    entries: Mutex<LruCache<ArtifactHash, Entry>>,
 }
 
 impl DeploymentCache {
@@ -46,29 +46,29 @@ impl DeploymentCache {
         }
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, LruCache<DeploymentId, Entry>> {
+    fn entries(&self) -> std::sync::MutexGuard<'_, LruCache<ArtifactHash, Entry>> {
         // The cache holds no invariant a panic elsewhere could break.
         self.entries
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub(crate) fn get(&self, id: &DeploymentId) -> Option<Arc<PreparedDeployment>> {
+    pub(crate) fn get(&self, id: &ArtifactHash) -> Option<Arc<PreparedDeployment>> {
         self.get_at(id, Instant::now())
     }
 
-    fn get_at(&self, id: &DeploymentId, now: Instant) -> Option<Arc<PreparedDeployment>> {
+    fn get_at(&self, id: &ArtifactHash, now: Instant) -> Option<Arc<PreparedDeployment>> {
         let mut entries = self.entries();
         let entry = entries.get_mut(id)?;
         entry.last_used = now;
         Some(entry.prepared.clone())
     }
 
-    pub(crate) fn insert(&self, id: DeploymentId, prepared: Arc<PreparedDeployment>) {
+    pub(crate) fn insert(&self, id: ArtifactHash, prepared: Arc<PreparedDeployment>) {
         self.insert_at(id, prepared, Instant::now());
     }
 
-    fn insert_at(&self, id: DeploymentId, prepared: Arc<PreparedDeployment>, now: Instant) {
+    fn insert_at(&self, id: ArtifactHash, prepared: Arc<PreparedDeployment>, now: Instant) {
         let mut entries = self.entries();
         // A Winch deployment loaded while Cranelift's was being cached must not replace it.
         if prepared.tier == Tier::Winch
@@ -95,7 +95,7 @@ impl DeploymentCache {
     /// Replaces a cached deployment with its optimized build, keeping its place and idle time.
     /// One no longer cached stays out: it was evicted, and its next load finds the optimized
     /// artifact on disk anyway.
-    pub(crate) fn upgrade(&self, id: &DeploymentId, prepared: Arc<PreparedDeployment>) {
+    pub(crate) fn upgrade(&self, id: &ArtifactHash, prepared: Arc<PreparedDeployment>) {
         let replaced = {
             let mut entries = self.entries();
             let Some(entry) = entries.peek_mut(id) else {
@@ -108,11 +108,11 @@ impl DeploymentCache {
     }
 
     /// Which tier serves a cached deployment (without counting as a use).
-    pub(crate) fn tier(&self, id: &DeploymentId) -> Option<Tier> {
+    pub(crate) fn tier(&self, id: &ArtifactHash) -> Option<Tier> {
         self.entries().peek(id).map(|entry| entry.prepared.tier)
     }
 
-    pub(crate) fn remove(&self, id: &DeploymentId) {
+    pub(crate) fn remove(&self, id: &ArtifactHash) {
         let removed = self.entries().pop(id);
         if let Some(entry) = removed {
             release(entry);
@@ -236,8 +236,8 @@ mod tests {
         Arc::new(prepared)
     }
 
-    fn id(n: u8) -> DeploymentId {
-        DeploymentId::of(&[n])
+    fn id(n: u8) -> ArtifactHash {
+        ArtifactHash::of(&[n])
     }
 
     #[tokio::test]

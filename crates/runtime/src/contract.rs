@@ -7,15 +7,22 @@ use wasmtime::component::{ComponentType, Lift, Lower};
 #[derive(ComponentType, Lift, Lower, Clone, Debug, Default, PartialEq, Eq)]
 #[component(record)]
 pub struct Request {
+    /// The HTTP method, upper-case (`GET`, `POST`, …).
     pub method: String,
+    /// `http` or `https`, as the client reached the server.
     pub scheme: String,
+    /// The host the client addressed, without the port.
     pub host: String,
+    /// The port the client addressed.
     pub port: u16,
+    /// The path, without the query string.
     pub path: String,
+    /// The query string without its `?`; empty when there is none.
     #[component(name = "query-string")]
     pub query_string: String,
     /// Header names are lower-case.
     pub headers: Vec<(String, String)>,
+    /// The request body as received.
     pub body: Vec<u8>,
 }
 
@@ -23,9 +30,12 @@ pub struct Request {
 #[derive(ComponentType, Lift, Lower, Clone, Debug, Default, PartialEq, Eq)]
 #[component(record)]
 pub struct Response {
+    /// The HTTP status the guest chose.
     #[component(name = "status-code")]
     pub status_code: u16,
+    /// Headers as the guest gave them; the caller decides which reach a client.
     pub headers: Vec<(String, String)>,
+    /// The response body.
     pub body: Vec<u8>,
 }
 

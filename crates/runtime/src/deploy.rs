@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
-use crate::artifacts::{ArtifactStore, DeploymentId, StaleArtifact};
+use crate::artifacts::{ArtifactHash, ArtifactStore, StaleArtifact};
 use crate::cache::{DeploymentCache, PreparedDeployment};
 use crate::contract::{HANDLE_FUNCTION, HANDLER_INTERFACE, is_handler_export};
 use crate::host::HostState;
@@ -67,7 +67,7 @@ pub(crate) struct Deployer {
     pub(crate) cache: Arc<DeploymentCache>,
     pub(crate) counters: Arc<Counters>,
     /// Deployments with a Cranelift compile under way, so none is started twice.
-    optimizing: Arc<Mutex<HashSet<DeploymentId>>>,
+    optimizing: Arc<Mutex<HashSet<ArtifactHash>>>,
     /// Held by the one background compile running at a time: several at once would only add
     /// their memory peaks.
     optimizer: Arc<Mutex<()>>,
@@ -109,7 +109,7 @@ impl Deployer {
     /// Loads the best compiled artifact on disk (Cranelift's, else Winch's), without compiling.
     pub(crate) async fn load(
         &self,
-        id: &DeploymentId,
+        id: &ArtifactHash,
     ) -> Result<Arc<PreparedDeployment>, StaleArtifact> {
         let this = self.clone();
         let id = id.clone();
@@ -120,7 +120,7 @@ impl Deployer {
         Ok(Arc::new(prepared))
     }
 
-    fn load_blocking(&self, id: &DeploymentId) -> Result<PreparedDeployment, StaleArtifact> {
+    fn load_blocking(&self, id: &ArtifactHash) -> Result<PreparedDeployment, StaleArtifact> {
         let optimized = load_tier(&self.artifacts, &self.cranelift, id, Tier::Cranelift);
         match (optimized, &self.winch) {
             (Ok(prepared), _) => Ok(prepared),
@@ -137,7 +137,7 @@ impl Deployer {
     /// compiled artifact on disk.
     pub(crate) async fn compile(
         &self,
-        id: DeploymentId,
+        id: ArtifactHash,
         bytes: Vec<u8>,
     ) -> Result<Arc<PreparedDeployment>, CompileError> {
         let (backend, tier) = match &self.winch {
@@ -158,7 +158,7 @@ impl Deployer {
 
     /// Caches a deployment and, if it runs Winch code, starts its Cranelift compile. In this
     /// order, so the optimized deployment always replaces a cached Winch one, never the reverse.
-    pub(crate) fn keep(&self, id: &DeploymentId, prepared: Arc<PreparedDeployment>) {
+    pub(crate) fn keep(&self, id: &ArtifactHash, prepared: Arc<PreparedDeployment>) {
         let tier = prepared.tier;
         self.cache.insert(id.clone(), prepared);
         if tier == Tier::Winch {
@@ -168,7 +168,7 @@ impl Deployer {
 
     /// A plain thread rather than tokio's blocking pool: a runtime shutting down waits for its
     /// blocking tasks, and a shutdown should not wait seconds for a compile nobody needs.
-    fn optimize_in_background(&self, id: &DeploymentId) {
+    fn optimize_in_background(&self, id: &ArtifactHash) {
         if !lock(&self.optimizing).insert(id.clone()) {
             return;
         }
@@ -198,7 +198,7 @@ impl Deployer {
         }
     }
 
-    fn optimize(&self, id: &DeploymentId) -> Result<(), CompileError> {
+    fn optimize(&self, id: &ArtifactHash) -> Result<(), CompileError> {
         let bytes = self.artifacts.read_source(id)?;
         let compile = || {
             compile_blocking(
@@ -248,7 +248,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 fn load_tier(
     artifacts: &ArtifactStore,
     backend: &Backend,
-    id: &DeploymentId,
+    id: &ArtifactHash,
     tier: Tier,
 ) -> Result<PreparedDeployment, StaleArtifact> {
     let component = artifacts.load_compiled(&backend.engine, id, tier)?;
@@ -258,7 +258,7 @@ fn load_tier(
 fn compile_blocking(
     backend: &Backend,
     artifacts: &ArtifactStore,
-    id: &DeploymentId,
+    id: &ArtifactHash,
     bytes: &[u8],
     tier: Tier,
 ) -> Result<PreparedDeployment, CompileError> {

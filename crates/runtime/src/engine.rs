@@ -1,5 +1,8 @@
-//! The one wasmtime engine of a runtime: its configuration, the pooling allocator (with a
-//! fallback when the address space cannot be reserved) and the single epoch ticker.
+//! The wasmtime engines of a runtime and their configuration: the Cranelift engine, and the
+//! Winch engine of the fast first tier when the platform has one, each with its own pooling
+//! allocator (falling back to on-demand allocation when the address space cannot be reserved);
+//! how freed pool slots are reset; and the one epoch ticker thread that drives both engines'
+//! wall-clock deadlines.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,7 +25,8 @@ pub struct EngineConfig {
     /// its address space).
     pub pooling: bool,
     /// Dirty bytes of a linear memory reset in place (rather than released to the kernel) when
-    /// its pool slot is freed; see [`keep_slots_resident`]. Only used with `PAGEMAP_SCAN`.
+    /// its pool slot is freed. Only used with the `PAGEMAP_SCAN` ioctl (Linux 6.7+), which finds
+    /// exactly the pages a guest dirtied.
     pub memory_keep_resident_bytes: usize,
     /// Instances kept idle for reuse across all deployments, for invocations that opt into
     /// reuse ([`Limits::reuse_instance`](crate::Limits::reuse_instance)). Each holds a pool
@@ -76,17 +80,20 @@ const MEMORIES_PER_COMPONENT: u32 = 2;
 const TABLES_PER_COMPONENT: u32 = 4;
 const TABLE_ELEMENTS: usize = 100_000;
 const COMPONENT_INSTANCE_BYTES: usize = 4 << 20;
-/// Dirty bytes per linear memory / table reset in place rather than released to the kernel
-/// when a slot is freed (see [`keep_slots_resident`]).
+/// The default [`EngineConfig::memory_keep_resident_bytes`]: dirty bytes per linear memory
+/// reset in place rather than released to the kernel when a slot is freed.
 pub const DEFAULT_MEMORY_KEEP_RESIDENT: usize = 1 << 20;
 const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 
 /// Which allocation strategy the engine ended up with, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AllocationMode {
+    /// Instances live in the pooling allocator's preallocated slots.
     Pooling,
     /// Pooling was asked for but could not be set up; the reason is kept for diagnostics.
     OnDemandFallback(String),
+    /// Pooling was not asked for ([`EngineConfig::pooling`] is off): each instance is
+    /// allocated when it is created.
     OnDemand,
 }
 

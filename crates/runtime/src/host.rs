@@ -75,7 +75,9 @@ impl WasiHttpView for HostState {
     "Memory limit exceeded: the function tried to grow its memory to {requested} bytes; its memory limit is {limit} bytes."
 )]
 pub struct MemoryLimitExceeded {
+    /// The total size, in bytes, the growth would have reached.
     pub requested: u64,
+    /// The function's memory limit in bytes.
     pub limit: u64,
 }
 

@@ -21,15 +21,20 @@ pub struct Limits {
     /// instead of a fresh one. Off by default: the guest's globals, heap and open handles then
     /// survive between calls, which is an isolation trade-off the function's owner must
     /// accept. Every other limit still holds per call, and an instance that fails in any way
-    /// is discarded. See the crate documentation for what it saves.
+    /// is discarded. `benches/README.md` tells what it saves.
     pub reuse_instance: bool,
 }
 
 impl Limits {
+    /// The default [`Limits::timeout`].
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+    /// The default [`Limits::fuel`].
     pub const DEFAULT_FUEL: u64 = 10_000_000_000;
+    /// The default [`Limits::memory_bytes`].
     pub const DEFAULT_MEMORY_BYTES: u64 = 256 << 20;
+    /// The default [`Limits::max_response_bytes`].
     pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 10 << 20;
+    /// The default [`Limits::max_log_chars`].
     pub const DEFAULT_MAX_LOG_CHARS: usize = 1_000_000;
 }
 

@@ -25,6 +25,8 @@ impl OutboundPolicy {
         Self::default()
     }
 
+    /// A policy that permits the listed hosts (entries are trimmed and lower-cased; empty ones
+    /// are dropped).
     pub fn allow<I, S>(hosts: I) -> Self
     where
         I: IntoIterator<Item = S>,

@@ -11,33 +11,48 @@ use crate::limits::Limits;
 /// The end state of an execution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExecutionStatus {
+    /// The guest answered with a status below 500.
     Completed,
+    /// The invocation failed ([`InvocationOutcome::failure`]) or the guest answered 5xx.
     Failed,
 }
 
 /// Why an invocation failed. The message of each names the limit or the cause.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Failure {
+    /// The invocation ran past [`Limits::timeout`].
     Timeout,
+    /// The guest used all of its [`Limits::fuel`].
     FuelExhausted {
+        /// The fuel it was given.
         fuel: u64,
     },
+    /// The guest tried to grow its memory past [`Limits::memory_bytes`].
     MemoryLimit {
+        /// The message of the [`MemoryLimitExceeded`] trap, with the sizes.
         message: String,
     },
+    /// The response body is larger than [`Limits::max_response_bytes`].
     ResponseTooLarge {
+        /// The body's size.
         bytes: usize,
+        /// The limit it exceeded.
         limit: usize,
     },
+    /// The guest answered with a status code outside 100-599.
     InvalidStatusCode(u16),
+    /// The guest's call stack overflowed.
     StackOverflow,
+    /// Any other trap, described by its cause and, when captured, the guest's backtrace.
     Trap(String),
+    /// The guest called `exit` with this code before returning a response.
     Exited(i32),
     /// The guest returned `err(message)`.
     Guest(String),
 }
 
 impl Failure {
+    /// What to tell the function's owner, naming the limit or the cause.
     pub fn message(&self) -> String {
         match self {
             Self::Timeout => "Execution timed out.".to_owned(),
@@ -104,14 +119,23 @@ fn describe_trap(error: &wasmtime::Error) -> String {
 /// Everything one invocation produced: the execution record's raw material.
 #[derive(Clone, Debug)]
 pub struct InvocationOutcome {
+    /// Whether the execution completed or failed.
     pub status: ExecutionStatus,
     /// The guest's response, or a bare 500 when it produced none.
     pub response: Response,
+    /// What the guest wrote with `context.log` and to stdout, bounded by
+    /// [`Limits::max_log_chars`].
     pub logs: String,
+    /// What the guest wrote with `context.error` and to stderr, followed by the failure's
+    /// message when there is one; bounded like `logs`.
     pub errors: String,
+    /// Why the invocation failed; `None` when the guest returned a response.
     pub failure: Option<Failure>,
+    /// Wall-clock time from instantiation (or taking a kept instance) to the result.
     pub duration: Duration,
+    /// Fuel units the invocation used.
     pub fuel_consumed: u64,
+    /// The most linear memory the instance held at once, in bytes.
     pub peak_memory_bytes: u64,
 }
 

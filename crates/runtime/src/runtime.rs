@@ -1,5 +1,7 @@
-//! The runtime: compiles deployments once, keeps them ready, and runs each invocation in a
-//! fresh sandbox under its limits.
+//! [`Runtime`], the crate's entry point: compiles a component (refusing at upload one that
+//! cannot start), loads it again from disk or recompiles it when its artifact is unusable, and
+//! runs each invocation under its limits, in a fresh sandbox or, for invocations that opt in, in
+//! a kept instance of an earlier successful call.
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -10,7 +12,7 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 use wasmtime::{Engine, PoolConcurrencyLimitError, Store};
 
-use crate::artifacts::{ArtifactStore, DeploymentId, StaleArtifact};
+use crate::artifacts::{ArtifactHash, ArtifactStore, StaleArtifact};
 use crate::cache::{DeploymentCache, IdleSweeper, PreparedDeployment};
 use crate::contract::{HANDLE_FUNCTION, Request, Response};
 use crate::deploy::{Backend, Deployer, Tier};
@@ -30,7 +32,9 @@ use crate::warm::{HandleFunc, IdleBudget, WarmInstance, WarmKey};
 /// Where a runtime keeps its files and how large its engine and cache are.
 #[derive(Clone, Debug)]
 pub struct RuntimeConfig {
+    /// Where components and their compiled artifacts are kept; created if missing.
     pub artifact_dir: PathBuf,
+    /// How the wasmtime engines are built.
     pub engine: EngineConfig,
     /// Deployments kept instantiation-ready in memory; the least recently used goes first.
     pub cache_capacity: usize,
@@ -41,6 +45,7 @@ pub struct RuntimeConfig {
 }
 
 impl RuntimeConfig {
+    /// The defaults, keeping files in `artifact_dir`.
     pub fn new(artifact_dir: impl Into<PathBuf>) -> Self {
         Self {
             artifact_dir: artifact_dir.into(),
@@ -50,8 +55,10 @@ impl RuntimeConfig {
         }
     }
 
+    /// The default [`RuntimeConfig::cache_capacity`].
     pub const DEFAULT_CACHE_CAPACITY: usize = 1_000;
 
+    /// The default [`RuntimeConfig::cache_idle_timeout`].
     pub const DEFAULT_CACHE_IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 }
 
@@ -59,28 +66,44 @@ impl RuntimeConfig {
 /// [`InvocationOutcome`] instead).
 #[derive(Debug, thiserror::Error)]
 pub enum InvokeError {
+    /// No component with this hash was ever compiled into this runtime's artifact directory.
     #[error("Deployment {0} is not stored in this runtime; upload it first.")]
-    DeploymentNotFound(DeploymentId),
-    #[error("Deployment {id} cannot be loaded: {reason}")]
-    Unloadable { id: DeploymentId, reason: String },
+    DeploymentNotFound(ArtifactHash),
+    /// The component is stored but can be neither loaded nor compiled again.
+    #[error("Deployment {artifact} cannot be loaded: {reason}")]
+    Unloadable {
+        /// The component that cannot be loaded.
+        artifact: ArtifactHash,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Every pool slot (their number given) is in use.
     #[error("All {0} sandboxes are busy; retry shortly.")]
     Overloaded(u32),
+    /// Every pool slot of the Winch engine (their number given) is in use; the deployment
+    /// serves from it until its Cranelift code is ready.
     #[error(
         "All {0} sandboxes of the fast first tier are busy while this deployment's optimized \
          code is being compiled; retry shortly."
     )]
     FirstTierOverloaded(u32),
+    /// A failure of the host itself, not of the request or the component.
     #[error("The runtime failed unexpectedly: {0}")]
     Internal(String),
 }
 
+/// Why a [`Runtime`] could not be created.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
+    /// wasmtime refused the engine configuration, or the epoch ticker thread could not start.
     #[error("The wasmtime engine could not be created: {0}")]
     Engine(String),
+    /// The artifact directory cannot be created.
     #[error("The artifact directory {path} cannot be used: {source}")]
     ArtifactDir {
+        /// The directory.
         path: PathBuf,
+        /// The I/O error creating it.
         source: std::io::Error,
     },
 }
@@ -88,24 +111,32 @@ pub enum RuntimeError {
 /// The result of compiling a deployment.
 #[derive(Clone, Debug)]
 pub struct CompiledDeployment {
-    pub id: DeploymentId,
+    /// The component's content hash: what [`Runtime::invoke`] runs it by.
+    pub artifact: ArtifactHash,
     /// False when a compiled artifact from an earlier compile was reused.
     pub compiled: bool,
     /// The compiler whose code serves it now (Winch until Cranelift's takes over).
     pub tier: Tier,
+    /// How long validating, compiling (or loading) and the trial instantiation took.
     pub duration: Duration,
 }
 
 /// Counters for observing the runtime from outside.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RuntimeStats {
+    /// Compiles from a component's bytes, at upload or to replace an unusable artifact
+    /// (background Cranelift recompiles are counted in `optimizations`).
     pub compilations: u64,
+    /// Compiled artifacts loaded from disk.
     pub artifact_loads: u64,
     /// Cranelift recompiles of deployments first compiled with Winch, finished.
     pub optimizations: u64,
+    /// Deployments ready to instantiate in memory now.
     pub cached_deployments: usize,
 }
 
+/// Compiles components and runs invocations of them. It owns the engines, their instance
+/// pools and the epoch ticker thread, so a server needs only one.
 pub struct Runtime {
     deployer: Deployer,
     allocation: AllocationMode,
@@ -119,6 +150,8 @@ pub struct Runtime {
 }
 
 impl Runtime {
+    /// Builds the engines, opens the artifact directory and starts the epoch ticker (and the
+    /// idle sweeper when `cache_idle_timeout` is set).
     pub fn new(config: RuntimeConfig) -> Result<Self, RuntimeError> {
         let engine_error = |error: &dyn std::fmt::Display| RuntimeError::Engine(error.to_string());
         let (engine, allocation) = build_engine(&config.engine).map_err(|e| engine_error(&e))?;
@@ -166,10 +199,12 @@ impl Runtime {
         })
     }
 
+    /// The allocation strategy the Cranelift engine ended up with.
     pub fn allocation_mode(&self) -> &AllocationMode {
         &self.allocation
     }
 
+    /// The counters as they are now.
     pub fn stats(&self) -> RuntimeStats {
         let counters = &self.deployer.counters;
         RuntimeStats {
@@ -182,8 +217,8 @@ impl Runtime {
 
     /// Which compiler's code serves a deployment kept in memory; `None` when it is not cached
     /// (its next call loads the best artifact on disk).
-    pub fn tier(&self, id: &DeploymentId) -> Option<Tier> {
-        self.deployer.cache.tier(id)
+    pub fn tier(&self, artifact: &ArtifactHash) -> Option<Tier> {
+        self.deployer.cache.tier(artifact)
     }
 
     fn artifacts(&self) -> &ArtifactStore {
@@ -195,16 +230,16 @@ impl Runtime {
     pub async fn compile(&self, bytes: Vec<u8>) -> Result<CompiledDeployment, CompileError> {
         check_binary_kind(&bytes)?;
         let started = Instant::now();
-        let id = DeploymentId::of(&bytes);
-        let (prepared, compiled) = match self.deployer.load(&id).await {
+        let artifact = ArtifactHash::of(&bytes);
+        let (prepared, compiled) = match self.deployer.load(&artifact).await {
             Ok(prepared) => (prepared, false),
-            Err(_) => (self.deployer.compile(id.clone(), bytes).await?, true),
+            Err(_) => (self.deployer.compile(artifact.clone(), bytes).await?, true),
         };
         self.trial_instantiate(&prepared).await?;
         let tier = prepared.tier;
-        self.deployer.keep(&id, prepared);
+        self.deployer.keep(&artifact, prepared);
         Ok(CompiledDeployment {
-            id,
+            artifact,
             compiled,
             tier,
             duration: started.elapsed(),
@@ -212,8 +247,8 @@ impl Runtime {
     }
 
     /// Forgets the in-memory copy of a deployment (its files stay).
-    pub fn evict(&self, id: &DeploymentId) {
-        self.deployer.cache.remove(id);
+    pub fn evict(&self, artifact: &ArtifactHash) {
+        self.deployer.cache.remove(artifact);
     }
 
     /// Instantiates a freshly compiled deployment once, so that a component which cannot start
@@ -242,35 +277,38 @@ impl Runtime {
 
     /// The deployment ready to instantiate: from memory, else from its compiled artifact, else
     /// compiled again from its `.wasm` (when the artifact is missing, damaged or stale).
-    async fn prepared(&self, id: &DeploymentId) -> Result<Arc<PreparedDeployment>, InvokeError> {
-        if let Some(prepared) = self.deployer.cache.get(id) {
+    async fn prepared(
+        &self,
+        artifact: &ArtifactHash,
+    ) -> Result<Arc<PreparedDeployment>, InvokeError> {
+        if let Some(prepared) = self.deployer.cache.get(artifact) {
             return Ok(prepared);
         }
-        let prepared = match self.deployer.load(id).await {
+        let prepared = match self.deployer.load(artifact).await {
             Ok(prepared) => prepared,
-            Err(stale) => self.recompile(id, stale).await?,
+            Err(stale) => self.recompile(artifact, stale).await?,
         };
-        self.deployer.keep(id, prepared.clone());
+        self.deployer.keep(artifact, prepared.clone());
         Ok(prepared)
     }
 
     async fn recompile(
         &self,
-        id: &DeploymentId,
+        artifact: &ArtifactHash,
         stale: StaleArtifact,
     ) -> Result<Arc<PreparedDeployment>, InvokeError> {
-        if !self.artifacts().has_source(id) {
-            return Err(InvokeError::DeploymentNotFound(id.clone()));
+        if !self.artifacts().has_source(artifact) {
+            return Err(InvokeError::DeploymentNotFound(artifact.clone()));
         }
-        tracing::warn!(deployment = %id, reason = %stale, "compiled artifact unusable; recompiling");
+        tracing::warn!(deployment = %artifact, reason = %stale, "compiled artifact unusable; recompiling");
         let bytes = self
             .artifacts()
-            .read_source(id)
-            .map_err(|error| unloadable(id, error))?;
+            .read_source(artifact)
+            .map_err(|error| unloadable(artifact, error))?;
         self.deployer
-            .compile(id.clone(), bytes)
+            .compile(artifact.clone(), bytes)
             .await
-            .map_err(|error| unloadable(id, error))
+            .map_err(|error| unloadable(artifact, error))
     }
 
     /// A store on `engine`, which must be the engine of the deployment it will instantiate.
@@ -296,15 +334,15 @@ impl Runtime {
     /// Runs one invocation of a deployment in a fresh sandbox.
     pub async fn invoke(
         &self,
-        id: &DeploymentId,
+        artifact: &ArtifactHash,
         request: Request,
         limits: &Limits,
         env: &[(String, String)],
         outbound: &OutboundPolicy,
     ) -> Result<InvocationOutcome, InvokeError> {
-        let span = tracing::info_span!("invoke", deployment = %id, method = %request.method, path = %request.path);
+        let span = tracing::info_span!("invoke", deployment = %artifact, method = %request.method, path = %request.path);
         async move {
-            let prepared = self.prepared(id).await?;
+            let prepared = self.prepared(artifact).await?;
             let started = Instant::now();
             let key = limits
                 .reuse_instance
@@ -356,9 +394,9 @@ impl Runtime {
     }
 }
 
-fn unloadable(id: &DeploymentId, error: impl std::fmt::Display) -> InvokeError {
+fn unloadable(artifact: &ArtifactHash, error: impl std::fmt::Display) -> InvokeError {
     InvokeError::Unloadable {
-        id: id.clone(),
+        artifact: artifact.clone(),
         reason: error.to_string(),
     }
 }

@@ -10,27 +10,36 @@ use crate::host::HostState;
 /// Why a deployment was refused. Each message says what was wrong and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum CompileError {
+    /// The bytes are not WebAssembly at all.
     #[error(
         "The file is not a WebAssembly binary (it does not start with the `\\0asm` magic \
          bytes). Upload a .wasm component built for the wafer:function world."
     )]
     NotWasm,
+    /// A core module where a component is needed.
     #[error(
         "The file is a core WebAssembly module, not a component. Build it for the \
          wasm32-wasip2 target (or turn it into a component with `wasm-tools component new`) \
          implementing the wafer:function world."
     )]
     CoreModule,
+    /// A WebAssembly binary of a version or layer wasmtime does not read.
     #[error("The file is a WebAssembly binary of an unsupported version or layer ({0}).")]
     UnsupportedBinary(String),
+    /// wasmtime's validation refused the component, for the reason given.
     #[error("The component is not valid: {0}")]
     Invalid(String),
+    /// The component exports no wafer handler at a version this runtime speaks.
     #[error(
         "The component does not export the wafer handler (`{HANDLER_INTERFACE}@0.1.x` with a \
          `{HANDLE_FUNCTION}` function); it exports {exports}. Implement the `function` world \
          of wit/function.wit, e.g. with a wafer guest SDK."
     )]
-    MissingHandler { exports: String },
+    MissingHandler {
+        /// What it exports instead, listed for the message.
+        exports: String,
+    },
+    /// The component imports interfaces the host does not link, by name.
     #[error(
         "The component imports interfaces wafer does not provide: {}. wafer provides WASI 0.2 \
          (cli, clocks, random, io, filesystem without directories, sockets that refuse every \
@@ -39,10 +48,13 @@ pub enum CompileError {
         .0.join(", ")
     )]
     UnsupportedImports(Vec<String>),
+    /// The component cannot be linked or instantiated, or its handler has the wrong type.
     #[error("The component cannot be linked with wafer's host interfaces: {0}")]
     Incompatible(String),
+    /// Writing the component or its compiled artifact to disk failed.
     #[error("The deployment could not be stored: {0}")]
     Storage(#[from] std::io::Error),
+    /// The compiler failed, or its thread stopped, for a reason that is not the component's.
     #[error("Compilation failed unexpectedly: {0}")]
     Internal(String),
 }

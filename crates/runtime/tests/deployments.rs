@@ -64,7 +64,7 @@ async fn compiling_the_same_bytes_twice_compiles_once() {
     let second = rt.runtime.compile(bytes).await.expect("compiles");
     assert!(first.compiled);
     assert!(!second.compiled);
-    assert_eq!(first.id, second.id);
+    assert_eq!(first.artifact, second.artifact);
     assert_eq!(rt.runtime.stats().compilations, 1);
 }
 
@@ -126,7 +126,7 @@ async fn a_corrupt_artifact_is_recompiled_instead_of_loaded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_deployment_is_reported_as_not_found() {
     let rt = runtime();
-    let unknown = wafer_runtime::DeploymentId::of(b"never uploaded");
+    let unknown = wafer_runtime::ArtifactHash::of(b"never uploaded");
     let error = rt
         .runtime
         .invoke(
@@ -156,7 +156,7 @@ async fn an_idle_deployment_leaves_memory_without_traffic_and_its_next_call_load
         .compile(wafer_testkit::rust_example_bytes("hello"))
         .await
         .expect("hello compiles")
-        .id;
+        .artifact;
     assert_eq!(runtime.stats().artifact_loads, 0);
 
     // The sweeper runs on its own thread; give it a generous deadline, this is not a timing test.

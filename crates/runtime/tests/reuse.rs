@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{TestRuntime, body_text, get, runtime};
-use wafer_runtime::{DeploymentId, ExecutionStatus, Failure, Limits, OutboundPolicy};
+use wafer_runtime::{ArtifactHash, ExecutionStatus, Failure, Limits, OutboundPolicy};
 
 fn reusing() -> Limits {
     Limits {
@@ -16,7 +16,7 @@ fn reusing() -> Limits {
     }
 }
 
-async fn count(rt: &TestRuntime, id: &DeploymentId, limits: &Limits) -> String {
+async fn count(rt: &TestRuntime, id: &ArtifactHash, limits: &Limits) -> String {
     let outcome = rt
         .call_with(id, get("/"), limits, &[], &OutboundPolicy::deny_all())
         .await;

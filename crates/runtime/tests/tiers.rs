@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::{body_text, get};
 use wafer_runtime::{
-    DeploymentId, ExecutionStatus, Failure, Limits, OutboundPolicy, Runtime, RuntimeConfig, Tier,
+    ArtifactHash, ExecutionStatus, Failure, Limits, OutboundPolicy, Runtime, RuntimeConfig, Tier,
 };
 
 /// Optimizing a JavaScript component takes 12-17 s on an idle machine; this only bounds a hang.
@@ -21,7 +21,7 @@ fn runtime_with_winch_threshold(dir: &std::path::Path, threshold: usize) -> Runt
 
 async fn call(
     runtime: &Runtime,
-    id: &DeploymentId,
+    id: &ArtifactHash,
     limits: &Limits,
 ) -> wafer_runtime::InvocationOutcome {
     runtime
@@ -30,7 +30,7 @@ async fn call(
         .expect("the invocation runs")
 }
 
-async fn wait_for_cranelift(runtime: &Runtime, id: &DeploymentId) {
+async fn wait_for_cranelift(runtime: &Runtime, id: &ArtifactHash) {
     let deadline = Instant::now() + OPTIMIZE_DEADLINE;
     while runtime.tier(id) != Some(Tier::Cranelift) {
         assert!(Instant::now() < deadline, "Cranelift never took over");
@@ -48,7 +48,7 @@ async fn a_large_component_serves_on_winch_at_once_under_every_limit_and_craneli
         std::fs::read(&js).expect("guest-examples/js/build/hello.wasm (scripts/build-guests.sh)");
     let compiled = runtime.compile(js).await.expect("the JS hello compiles");
     assert_eq!(compiled.tier, Tier::Winch);
-    let outcome = call(&runtime, &compiled.id, &Limits::default()).await;
+    let outcome = call(&runtime, &compiled.artifact, &Limits::default()).await;
     assert_eq!(
         outcome.status,
         ExecutionStatus::Completed,
@@ -63,7 +63,7 @@ async fn a_large_component_serves_on_winch_at_once_under_every_limit_and_craneli
     let small = wafer_testkit::rust_example_bytes("endless-loop");
     let endless = runtime.compile(small).await.expect("endless-loop compiles");
     assert_eq!(endless.tier, Tier::Winch);
-    let endless = endless.id;
+    let endless = endless.artifact;
     let out_of_fuel = Limits {
         fuel: 50_000_000,
         ..Limits::default()
@@ -83,8 +83,8 @@ async fn a_large_component_serves_on_winch_at_once_under_every_limit_and_craneli
     assert_eq!(outcome.failure, Some(Failure::Timeout));
     assert_eq!(runtime.tier(&endless), Some(Tier::Winch));
 
-    wait_for_cranelift(&runtime, &compiled.id).await;
-    let outcome = call(&runtime, &compiled.id, &Limits::default()).await;
+    wait_for_cranelift(&runtime, &compiled.artifact).await;
+    let outcome = call(&runtime, &compiled.artifact, &Limits::default()).await;
     assert_eq!(body_text(&outcome), "Hello, World!");
     assert!(runtime.stats().optimizations >= 1);
 }
@@ -98,13 +98,13 @@ async fn a_restarted_runtime_loads_the_optimized_artifact_without_compiling() {
         .await
         .expect("hello compiles");
     assert_eq!(compiled.tier, Tier::Winch);
-    wait_for_cranelift(&runtime, &compiled.id).await;
+    wait_for_cranelift(&runtime, &compiled.artifact).await;
     drop(runtime);
 
     let restarted = runtime_with_winch_threshold(dir.path(), 0);
-    let outcome = call(&restarted, &compiled.id, &Limits::default()).await;
+    let outcome = call(&restarted, &compiled.artifact, &Limits::default()).await;
     assert_eq!(body_text(&outcome), "Hello, World!");
-    assert_eq!(restarted.tier(&compiled.id), Some(Tier::Cranelift));
+    assert_eq!(restarted.tier(&compiled.artifact), Some(Tier::Cranelift));
     let stats = restarted.stats();
     assert_eq!((stats.compilations, stats.artifact_loads), (0, 1));
     let winch_artifacts = artifact_files(dir.path(), true).len();
@@ -149,7 +149,7 @@ async fn a_restart_that_interrupted_an_optimization_serves_winch_code_and_optimi
         let name = path.file_name().expect("file name");
         std::fs::copy(path, kept.path().join(name)).expect("keeping the Winch artifact");
     }
-    wait_for_cranelift(&runtime, &compiled.id).await;
+    wait_for_cranelift(&runtime, &compiled.artifact).await;
     drop(runtime);
     for path in artifact_files(dir.path(), false) {
         std::fs::remove_file(path).expect("removing the Cranelift artifact");
@@ -160,7 +160,7 @@ async fn a_restart_that_interrupted_an_optimization_serves_winch_code_and_optimi
     }
 
     let restarted = runtime_with_winch_threshold(dir.path(), 0);
-    let outcome = call(&restarted, &compiled.id, &Limits::default()).await;
+    let outcome = call(&restarted, &compiled.artifact, &Limits::default()).await;
     assert_eq!(body_text(&outcome), "Hello, World!");
     let stats = restarted.stats();
     assert_eq!(
@@ -168,8 +168,8 @@ async fn a_restart_that_interrupted_an_optimization_serves_winch_code_and_optimi
         (0, 1),
         "the Winch artifact was loaded, not compiled again"
     );
-    wait_for_cranelift(&restarted, &compiled.id).await;
-    let outcome = call(&restarted, &compiled.id, &Limits::default()).await;
+    wait_for_cranelift(&restarted, &compiled.artifact).await;
+    let outcome = call(&restarted, &compiled.artifact, &Limits::default()).await;
     assert_eq!(body_text(&outcome), "Hello, World!");
     assert!(artifact_files(dir.path(), true).is_empty());
     assert!(!artifact_files(dir.path(), false).is_empty());
@@ -196,16 +196,16 @@ async fn a_full_first_tier_pool_is_reported_as_such() {
     };
     let policy = OutboundPolicy::deny_all();
     let outcome = runtime
-        .invoke(&compiled.id, get("/"), &reuse, &[], &policy)
+        .invoke(&compiled.artifact, get("/"), &reuse, &[], &policy)
         .await
         .expect("the first call runs");
     assert_eq!(body_text(&outcome), "Hello, World!");
     // ... so a call that cannot use it (another environment) finds the tier's pool full.
     let env = [("OTHER".to_owned(), "1".to_owned())];
     let refused = runtime
-        .invoke(&compiled.id, get("/"), &reuse, &env, &policy)
+        .invoke(&compiled.artifact, get("/"), &reuse, &env, &policy)
         .await;
-    assert_eq!(runtime.tier(&compiled.id), Some(Tier::Winch));
+    assert_eq!(runtime.tier(&compiled.artifact), Some(Tier::Winch));
     let error = refused.expect_err("the first tier's one slot is taken");
     assert!(
         matches!(error, wafer_runtime::InvokeError::FirstTierOverloaded(1)),

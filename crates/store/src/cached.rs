@@ -49,6 +49,7 @@ impl Default for CacheConfig {
 }
 
 impl CacheConfig {
+    /// The default [`CacheConfig::ttl`].
     pub const DEFAULT_TTL: Duration = Duration::from_secs(5);
 }
 
@@ -91,6 +92,7 @@ fn deployment_key(project_id: &str, function_id: &str, id: &str) -> DeploymentKe
 }
 
 impl CachedStore {
+    /// Wraps `inner`; the cache starts empty.
     pub fn new(inner: Arc<dyn MetadataStore>, config: CacheConfig) -> Self {
         Self {
             inner,

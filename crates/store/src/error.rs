@@ -13,11 +13,17 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// `deployment_not_found`, … without parsing messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Entity {
+    /// A [`Project`](crate::Project).
     Project,
+    /// An [`ApiKey`](crate::ApiKey).
     ApiKey,
+    /// A [`Function`](crate::Function).
     Function,
+    /// A [`Deployment`](crate::Deployment).
     Deployment,
+    /// An [`Execution`](crate::Execution).
     Execution,
+    /// A [`Variable`](crate::Variable).
     Variable,
 }
 
@@ -49,14 +55,21 @@ impl fmt::Display for Entity {
 pub enum StoreError {
     /// The record does not exist in this project (or not under this function). → 404 `<entity>_not_found`.
     #[error("{entity} with the requested ID '{id}' could not be found")]
-    NotFound { entity: Entity, id: String },
+    NotFound {
+        /// What kind of record was asked for.
+        entity: Entity,
+        /// The id asked for.
+        id: String,
+    },
 
     /// A record with this id (or, for variables, this key) already exists. → 409 `<entity>_already_exists`.
     #[error("{entity} with the requested {field} '{value}' already exists")]
     AlreadyExists {
+        /// What kind of record clashed.
         entity: Entity,
         /// `"ID"` or, for a variable's key clash, `"key"`.
         field: &'static str,
+        /// The id or key that is taken.
         value: String,
     },
 
@@ -67,7 +80,10 @@ pub enum StoreError {
     /// `cursorAfter`/`cursorBefore` named a document that does not exist in the listed collection.
     /// → 400 `general_cursor_not_found`.
     #[error("cursor document '{id}' could not be found")]
-    CursorNotFound { id: String },
+    CursorNotFound {
+        /// The id the cursor named.
+        id: String,
+    },
 
     /// An argument the store itself checks was out of range (chunk index beyond the total, …).
     /// → 400 `general_argument_invalid`.

@@ -31,6 +31,8 @@
 //! # let _ = writer; Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
 mod cached;
 mod error;
 mod ids;

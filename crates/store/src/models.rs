@@ -46,57 +46,84 @@ macro_rules! text_enum {
 /// A tenant. Every other record belongs to exactly one project.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Project {
+    /// The project's id, unique on the server.
     pub id: String,
+    /// A name for people.
     pub name: String,
+    /// When the record was created.
     pub created_at: Timestamp,
+    /// When the record was last changed.
     pub updated_at: Timestamp,
 }
 
 /// A project API key. Only the SHA-256 of the secret is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {
+    /// The key's id (not its secret).
     pub id: String,
+    /// The project the key acts in.
     pub project_id: String,
+    /// A name for people.
     pub name: String,
+    /// The scopes the key grants (`functions.read`, `execution.write`, …).
     pub scopes: Vec<String>,
     /// Lower-case hex SHA-256 of the secret.
     pub secret_hash: String,
+    /// When the key was created.
     pub created_at: Timestamp,
     /// When the key stops working; `None` never expires. The store does not enforce it: the gateway
     /// checks it after [`find_api_key_by_secret`](crate::MetadataStore::find_api_key_by_secret).
     pub expire: Option<Timestamp>,
+    /// When the key was last used, as recorded by
+    /// [`touch_api_key`](crate::MetadataStore::touch_api_key); `None` if never.
     pub last_used: Option<Timestamp>,
 }
 
 /// A function: Appwrite's Function model as far as wafer keeps it, plus wafer's limits.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Function {
+    /// The function's id, unique within its project.
     pub id: String,
+    /// The project the function belongs to.
     pub project_id: String,
+    /// A name for people.
     pub name: String,
+    /// Appwrite's runtime key (`node-22`, `python-3.12`, `rust-1.83`, …).
     pub runtime: String,
     /// Roles allowed to execute (`any`, `users`, `user:ID`, …).
     pub execute: Vec<String>,
+    /// Appwrite event names that trigger the function.
     pub events: Vec<String>,
     /// Five-field cron expression; empty for none.
     pub schedule: String,
     /// Seconds.
     pub timeout: u32,
+    /// Whether the function may be executed at all.
     pub enabled: bool,
+    /// Whether executions keep the guest's logs and errors.
     pub logging: bool,
+    /// The file a deployment runs by default (for an archive: which `.wasm` in it).
     pub entrypoint: String,
+    /// Appwrite's build commands; kept and returned, not run.
     pub commands: String,
+    /// Scopes of the API key an execution is given to call back into the API.
     pub scopes: Vec<String>,
+    /// Appwrite's specification slug (CPUs and memory), e.g. `s-1vcpu-512mb`.
     pub specification: String,
     /// The active deployment; empty when none is active. Set through
     /// [`activate_deployment`](crate::MetadataStore::activate_deployment).
     pub deployment_id: String,
+    /// When the active deployment was created; `None` when none is active.
     pub deployment_created_at: Option<Timestamp>,
     /// The most recently created deployment; kept in sync by the store.
     pub latest_deployment_id: String,
+    /// When the latest deployment was created; `None` when there is none.
     pub latest_deployment_created_at: Option<Timestamp>,
+    /// The latest deployment's status; `None` when there is none.
     pub latest_deployment_status: Option<DeploymentStatus>,
+    /// When the record was created.
     pub created_at: Timestamp,
+    /// When the record was last changed.
     pub updated_at: Timestamp,
     /// wafer: CPU budget in wasmtime fuel units; `None` uses the server default.
     pub fuel: Option<u64>,
@@ -114,12 +141,18 @@ pub struct Function {
 /// Life cycle of a deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum DeploymentStatus {
+    /// Created; chunks of its upload are still to come.
     #[default]
     Waiting,
+    /// The upload is complete and being assembled and unpacked.
     Processing,
+    /// The component is being validated and compiled.
     Building,
+    /// Compiled and able to run.
     Ready,
+    /// Its build was cancelled.
     Canceled,
+    /// Its build failed; the build logs say why.
     Failed,
 }
 
@@ -135,19 +168,29 @@ text_enum!(DeploymentStatus {
 /// A deployment (one uploaded component) of a function.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Deployment {
+    /// The deployment's id, unique within its project.
     pub id: String,
+    /// The project it belongs to.
     pub project_id: String,
+    /// The function it belongs to.
     pub function_id: String,
     /// Appwrite's `type`: `manual` for uploads (the default when empty), `vcs` for repository builds.
     pub deployment_type: String,
+    /// The `.wasm` to run, for an archive upload holding several.
     pub entrypoint: String,
     /// Bytes.
     pub source_size: u64,
+    /// Bytes of the built component.
     pub build_size: u64,
+    /// Bytes of source and build together.
     pub total_size: u64,
+    /// Appwrite's build id; kept and returned as given.
     pub build_id: String,
+    /// Whether a successful build becomes the function's active deployment.
     pub activate: bool,
+    /// Where it is in its life cycle.
     pub status: DeploymentStatus,
+    /// What the build reported, or why it failed.
     pub build_logs: String,
     /// Seconds.
     pub build_duration: u64,
@@ -158,14 +201,18 @@ pub struct Deployment {
     /// Chunked upload: distinct chunks received so far. Maintained by
     /// [`record_chunk`](crate::MetadataStore::record_chunk); ignored by updates.
     pub chunks_uploaded: u32,
+    /// When the record was created.
     pub created_at: Timestamp,
+    /// When the record was last changed.
     pub updated_at: Timestamp,
 }
 
 /// Progress of a chunked upload after recording one chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkProgress {
+    /// Distinct chunks received so far.
     pub uploaded: u32,
+    /// Chunks expected.
     pub total: u32,
 }
 
@@ -179,9 +226,12 @@ impl ChunkProgress {
 /// What started an execution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ExecutionTrigger {
+    /// A request: the executions API or a function route.
     #[default]
     Http,
+    /// The function's cron schedule.
     Schedule,
+    /// An Appwrite event.
     Event,
 }
 
@@ -194,11 +244,16 @@ text_enum!(ExecutionTrigger {
 /// Life cycle of an execution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ExecutionStatus {
+    /// Queued to run as soon as a worker takes it.
     #[default]
     Waiting,
+    /// Running now.
     Processing,
+    /// Ran and answered with a status below 500.
     Completed,
+    /// Ran and failed, or answered 5xx.
     Failed,
+    /// Queued to run at [`Execution::scheduled_at`].
     Scheduled,
 }
 
@@ -217,29 +272,44 @@ text_enum!(ExecutionStatus {
 /// batching [`ExecutionWriter`](crate::ExecutionWriter) as whole records.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Execution {
+    /// The execution's id, unique within its project.
     pub id: String,
+    /// The project it belongs to.
     pub project_id: String,
+    /// The function that ran.
     pub function_id: String,
+    /// The deployment that ran (or will run).
     pub deployment_id: String,
+    /// What started it.
     pub trigger: ExecutionTrigger,
+    /// Where it is in its life cycle.
     pub status: ExecutionStatus,
+    /// The HTTP method of the request given to the function.
     pub request_method: String,
     /// Path with query string, as the client sent it.
     pub request_path: String,
+    /// The request headers given to the function.
     pub request_headers: Vec<(String, String)>,
     /// The body of a queued (asynchronous or scheduled) request, kept so the worker can run it after a
     /// restart. List results leave it empty to keep pages small; `get` and claims fill it.
     pub request_body: Vec<u8>,
+    /// The status the function answered; 0 until it has run.
     pub response_status_code: u16,
+    /// The response body; empty for a run from the queue, whose caller is not waiting.
     pub response_body: String,
+    /// The response headers the function gave.
     pub response_headers: Vec<(String, String)>,
+    /// The function's logs (empty when the function does not keep them).
     pub logs: String,
+    /// The function's errors and the failure's message (empty when it does not keep logs).
     pub errors: String,
     /// Seconds.
     pub duration: f64,
     /// When a `scheduled` execution is due.
     pub scheduled_at: Option<Timestamp>,
+    /// When the request arrived (set by the caller).
     pub created_at: Timestamp,
+    /// When the record last changed (set by the caller).
     pub updated_at: Timestamp,
     /// wafer: fuel the run consumed.
     pub fuel_consumed: u64,
@@ -255,13 +325,21 @@ pub struct Execution {
 /// secret values in responses is the gateway's job.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Variable {
+    /// The variable's id, unique within its project.
     pub id: String,
+    /// The project it belongs to.
     pub project_id: String,
+    /// The function whose environment it is in.
     pub function_id: String,
+    /// The environment variable's name, unique per function.
     pub key: String,
+    /// Its value.
     pub value: String,
+    /// Whether responses must hide the value.
     pub secret: bool,
+    /// When the record was created.
     pub created_at: Timestamp,
+    /// When the record was last changed.
     pub updated_at: Timestamp,
 }
 
@@ -306,6 +384,7 @@ impl ListParams {
 pub struct Page<T> {
     /// Rows matching the filters and search, ignoring limit, offset and cursor; 0 when not counted.
     pub total: u64,
+    /// The rows of this page, in the requested order.
     pub items: Vec<T>,
 }
 

@@ -31,6 +31,7 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     /// Creates the project if it does not exist (keeping an existing one's name) and returns it.
     async fn ensure_project(&self, id: &str, name: &str) -> Result<Project>;
+    /// The project; `NotFound` when there is none with this id.
     async fn get_project(&self, id: &str) -> Result<Project>;
 
     // ----- API keys -----
@@ -47,8 +48,11 @@ pub trait MetadataStore: Send + Sync + 'static {
     ) -> Result<ApiKey>;
     /// Finds a key of any project by its secret (hash lookup). Expiry is not checked here.
     async fn find_api_key_by_secret(&self, secret: &str) -> Result<Option<ApiKey>>;
+    /// All of a project's keys, oldest first.
     async fn list_api_keys(&self, project_id: &str) -> Result<Vec<ApiKey>>;
+    /// Deletes a key; `NotFound` when the project has no key with this id.
     async fn delete_api_key(&self, project_id: &str, id: &str) -> Result<()>;
+    /// How many keys the project has.
     async fn count_api_keys(&self, project_id: &str) -> Result<u64>;
     /// Records that a key was used at `at`.
     async fn touch_api_key(&self, project_id: &str, id: &str, at: Timestamp) -> Result<()>;
@@ -58,6 +62,7 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// `AlreadyExists` when the id is taken in the project; `NotFound(Project)` for an unknown project.
     /// The deployment fields of `function` are ignored (a new function has none).
     async fn create_function(&self, project_id: &str, function: Function) -> Result<Function>;
+    /// The function; `NotFound` when the project has none with this id.
     async fn get_function(&self, project_id: &str, id: &str) -> Result<Function>;
     /// Replaces the mutable fields: name, runtime, execute, events, schedule, timeout, enabled,
     /// logging, entrypoint, commands, scopes, specification, fuel, memory_mb, outbound_hosts,
@@ -70,6 +75,7 @@ pub trait MetadataStore: Send + Sync + 'static {
     -> Result<Page<Function>>;
     /// Enabled functions with a schedule whose `next_schedule_at <= now`, as `(project_id, function)`.
     async fn list_due_schedules(&self, now: Timestamp) -> Result<Vec<(String, Function)>>;
+    /// Sets when the scheduler next runs the function (`None`: not at all).
     async fn set_next_schedule(
         &self,
         project_id: &str,
@@ -86,6 +92,7 @@ pub trait MetadataStore: Send + Sync + 'static {
         project_id: &str,
         deployment: Deployment,
     ) -> Result<Deployment>;
+    /// The deployment; `NotFound` when the function has none with this id.
     async fn get_deployment(
         &self,
         project_id: &str,
@@ -139,6 +146,7 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Inserts one execution in its own transaction (`AlreadyExists` on a taken id). For the hot path
     /// prefer the batching writer.
     async fn insert_execution(&self, project_id: &str, execution: Execution) -> Result<Execution>;
+    /// The execution, with its request body; `NotFound` when the function has none with this id.
     async fn get_execution(
         &self,
         project_id: &str,
@@ -147,6 +155,7 @@ pub trait MetadataStore: Send + Sync + 'static {
     ) -> Result<Execution>;
     /// Replaces every field but `created_at` (caller-set `updated_at` is kept).
     async fn update_execution(&self, project_id: &str, execution: Execution) -> Result<Execution>;
+    /// Deletes the execution; `NotFound` when the function has none with this id.
     async fn delete_execution(&self, project_id: &str, function_id: &str, id: &str) -> Result<()>;
     /// Lists a function's executions. Items carry an empty `request_body`.
     async fn list_executions(
@@ -201,11 +210,14 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     /// `AlreadyExists` when the id exists in the project or the key exists for the function.
     async fn create_variable(&self, project_id: &str, variable: Variable) -> Result<Variable>;
+    /// The variable; `NotFound` when the function has none with this id.
     async fn get_variable(&self, project_id: &str, function_id: &str, id: &str)
     -> Result<Variable>;
     /// Replaces key, value and secret; `AlreadyExists` when the new key is another variable's.
     async fn update_variable(&self, project_id: &str, variable: Variable) -> Result<Variable>;
+    /// Deletes the variable; `NotFound` when the function has none with this id.
     async fn delete_variable(&self, project_id: &str, function_id: &str, id: &str) -> Result<()>;
+    /// `search` matches id and key.
     async fn list_variables(
         &self,
         project_id: &str,

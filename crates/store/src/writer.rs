@@ -20,6 +20,7 @@ use crate::models::Execution;
 /// field but `created_at` is replaced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExecutionWrite {
+    /// The whole record to insert or update.
     pub execution: Execution,
 }
 

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use wafer_runtime::DeploymentId;
+use wafer_runtime::ArtifactHash;
 use wafer_store::{Deployment as StoredDeployment, DeploymentStatus};
 
 use crate::auth::Caller;
@@ -340,7 +340,7 @@ async fn download_source(state: &AppState, deployment: &StoredDeployment) -> Api
 
 async fn download_output(state: &AppState, deployment: &StoredDeployment) -> ApiResult<Response> {
     // Parsing the id guarantees it names a file inside the artifact directory.
-    let artifact = DeploymentId::parse(&deployment.artifact_id)
+    let artifact = ArtifactHash::parse(&deployment.artifact_id)
         .filter(|_| deployment.status == DeploymentStatus::Ready)
         .ok_or_else(|| {
             ApiError::new(

@@ -4,7 +4,7 @@
 
 use tempfile::TempDir;
 use wafer_runtime::{
-    DeploymentId, InvocationOutcome, Limits, OutboundPolicy, Request, Runtime, RuntimeConfig,
+    ArtifactHash, InvocationOutcome, Limits, OutboundPolicy, Request, Runtime, RuntimeConfig,
 };
 
 /// A runtime over a temporary artifact directory that lives as long as it does.
@@ -20,16 +20,16 @@ pub fn runtime() -> TestRuntime {
 }
 
 impl TestRuntime {
-    pub async fn deploy(&self, example: &str) -> DeploymentId {
+    pub async fn deploy(&self, example: &str) -> ArtifactHash {
         let bytes = wafer_testkit::rust_example_bytes(example);
         self.runtime
             .compile(bytes)
             .await
             .unwrap_or_else(|error| panic!("{example} compiles: {error}"))
-            .id
+            .artifact
     }
 
-    pub async fn call(&self, id: &DeploymentId, request: Request) -> InvocationOutcome {
+    pub async fn call(&self, id: &ArtifactHash, request: Request) -> InvocationOutcome {
         self.call_with(
             id,
             request,
@@ -42,7 +42,7 @@ impl TestRuntime {
 
     pub async fn call_with(
         &self,
-        id: &DeploymentId,
+        id: &ArtifactHash,
         request: Request,
         limits: &Limits,
         env: &[(String, String)],

@@ -7,9 +7,13 @@ use std::fmt;
 /// A value type, used to check query values before they reach the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AttrType {
+    /// Text.
     String,
+    /// A whole number.
     Int,
+    /// A floating-point number.
     Float,
+    /// `true` or `false`.
     Bool,
     /// Stored as integer milliseconds; queried with ISO 8601 strings.
     Datetime,
@@ -37,8 +41,11 @@ impl fmt::Display for AttrType {
 /// One queryable attribute: its API name, its column and its type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attribute {
+    /// The name clients use (`$createdAt`, `responseStatusCode`, …).
     pub api: &'static str,
+    /// The column behind it; a constant, so safe in SQL text.
     pub column: &'static str,
+    /// The type its values must have.
     pub ty: AttrType,
 }
 
@@ -101,9 +108,13 @@ const VARIABLE_ATTRS: &[Attribute] = &[
 /// A listable collection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Collection {
+    /// A project's functions.
     Functions,
+    /// A function's deployments.
     Deployments,
+    /// A function's executions.
     Executions,
+    /// A function's variables.
     Variables,
 }
 

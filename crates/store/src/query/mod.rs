@@ -42,71 +42,133 @@ pub const MAX_SEARCH_LEN: usize = 256;
 /// Why a query was rejected. The gateway answers 400 `general_query_invalid` with this message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum QueryError {
+    /// More than [`MAX_QUERIES`] queries.
     #[error("too many queries: {got} given, at most {MAX_QUERIES} are allowed")]
-    TooMany { got: usize },
+    TooMany {
+        /// How many were given.
+        got: usize,
+    },
 
+    /// A query string longer than [`MAX_QUERY_LEN`] characters.
     #[error("query #{index} is {len} characters long; at most {MAX_QUERY_LEN} are allowed")]
-    TooLong { index: usize, len: usize },
+    TooLong {
+        /// Its position among the queries, from 0.
+        index: usize,
+        /// Its length in characters.
+        len: usize,
+    },
 
+    /// A query string that does not parse as JSON.
     #[error("query '{query}' is not valid JSON: {reason}")]
-    InvalidJson { query: String, reason: String },
+    InvalidJson {
+        /// The query as given.
+        query: String,
+        /// The JSON parser's complaint.
+        reason: String,
+    },
 
+    /// Valid JSON, but not an object with a `method` string.
     #[error("query '{query}' must be a JSON object with a \"method\" string")]
-    NotAnObject { query: String },
+    NotAnObject {
+        /// The query as given.
+        query: String,
+    },
 
+    /// A method the query language does not have.
     #[error("unknown query method '{method}'; allowed methods: {}", parse::METHODS.join(", "))]
-    UnknownMethod { method: String },
+    UnknownMethod {
+        /// The method as given.
+        method: String,
+    },
 
+    /// A filter or order method without its attribute.
     #[error("query method '{method}' needs an \"attribute\"")]
-    MissingAttribute { method: String },
+    MissingAttribute {
+        /// The method.
+        method: String,
+    },
 
+    /// An attribute outside the collection's whitelist.
     #[error(
         "attribute '{attribute}' cannot be queried on {collection}; queryable attributes: {allowed}"
     )]
     UnknownAttribute {
+        /// The attribute as given.
         attribute: String,
+        /// The collection listed.
         collection: &'static str,
+        /// The attributes that may be queried, for the message.
         allowed: String,
     },
 
+    /// Too few or too many values for the method.
     #[error("query method '{method}' expects {expected} value(s), got {got}")]
     WrongValueCount {
+        /// The method.
         method: String,
+        /// How many it takes, in words.
         expected: &'static str,
+        /// How many were given.
         got: usize,
     },
 
+    /// Values of a type the attribute does not have.
     #[error("query method '{method}' on '{attribute}' expects {expected} values, got {got}")]
     WrongValueType {
+        /// The method.
         method: String,
+        /// The attribute.
         attribute: String,
+        /// What the values must be.
         expected: &'static str,
+        /// The offending value, as given.
         got: String,
     },
 
+    /// A method that does not apply to the attribute's type (`startsWith` on a number, …).
     #[error("query method '{method}' cannot be used on '{attribute}', which is of type {ty}")]
     MethodNotForType {
+        /// The method.
         method: String,
+        /// The attribute.
         attribute: String,
+        /// The attribute's type.
         ty: &'static str,
     },
 
+    /// A `limit` or `offset` outside its range.
     #[error("{method} must be an integer between 0 and {max}, got {got}")]
     OutOfRange {
+        /// `limit` or `offset`.
         method: String,
+        /// The largest value accepted.
         max: u32,
+        /// The value as given.
         got: String,
     },
 
+    /// A second `limit`, `offset` or cursor query.
     #[error("only one '{method}' query is allowed")]
-    Duplicate { method: String },
+    Duplicate {
+        /// The repeated method.
+        method: String,
+    },
 
+    /// A paging or ordering method inside `and`/`or`, where only filters belong.
     #[error("query method '{method}' cannot be nested inside and/or")]
-    NotAllowedNested { method: String },
+    NotAllowedNested {
+        /// The method.
+        method: String,
+    },
 
+    /// `and`/`or` nested deeper than [`MAX_NESTING`].
     #[error("and/or queries nest at most {MAX_NESTING} levels deep")]
     NestingTooDeep,
 
+    /// A list-level `search` term longer than [`MAX_SEARCH_LEN`] characters.
     #[error("search term is {len} characters long; at most {MAX_SEARCH_LEN} are allowed")]
-    SearchTooLong { len: usize },
+    SearchTooLong {
+        /// Its length in characters.
+        len: usize,
+    },
 }

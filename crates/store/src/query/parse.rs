@@ -47,9 +47,13 @@ pub(crate) const METHODS: &[&str] = &[
 /// `<`, `<=`, `>`, `>=`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CmpOp {
+    /// `<`
     Lt,
+    /// `<=`
     Le,
+    /// `>`
     Gt,
+    /// `>=`
     Ge,
 }
 
@@ -69,37 +73,59 @@ impl CmpOp {
 pub enum Filter {
     /// `column IN (values)`, or `NOT IN` when `negate` (`equal` / `notEqual`).
     In {
+        /// The whitelisted column.
         column: &'static str,
+        /// The values to match.
         values: Vec<SqlValue>,
+        /// `NOT IN` instead of `IN`.
         negate: bool,
     },
+    /// `column op value` (`lessThan`, `greaterThanEqual`, `createdBefore`, …).
     Compare {
+        /// The whitelisted column.
         column: &'static str,
+        /// The comparison.
         op: CmpOp,
+        /// The value compared with.
         value: SqlValue,
     },
+    /// `column BETWEEN low AND high`, both ends included (`between`).
     Between {
+        /// The whitelisted column.
         column: &'static str,
+        /// The lower end.
         low: SqlValue,
+        /// The upper end.
         high: SqlValue,
     },
+    /// `column IS NULL`, or `IS NOT NULL` when `negate` (`isNull` / `isNotNull`).
     IsNull {
+        /// The whitelisted column.
         column: &'static str,
+        /// `IS NOT NULL` instead of `IS NULL`.
         negate: bool,
     },
     /// Case-insensitive `LIKE` with a pattern whose wildcards are already escaped with `\`.
     Like {
+        /// The whitelisted column.
         column: &'static str,
+        /// The pattern, user text escaped.
         pattern: String,
     },
+    /// The negation of a filter (`notStartsWith`, `notBetween`, …).
     Not(Box<Filter>),
+    /// All of the filters hold (`and`).
     And(Vec<Filter>),
+    /// At least one of the filters holds (`or`).
     Or(Vec<Filter>),
 }
 
+/// Which way an ordering runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderDirection {
+    /// Smallest first (`orderAsc`).
     Asc,
+    /// Largest first (`orderDesc`).
     Desc,
 }
 
@@ -112,36 +138,48 @@ impl OrderDirection {
     }
 }
 
+/// One ordering of a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Order {
+    /// The whitelisted column.
     pub column: &'static str,
+    /// Which way.
     pub direction: OrderDirection,
 }
 
+/// Which side of its document a cursor pages to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CursorDirection {
+    /// The rows after the document (`cursorAfter`).
     After,
+    /// The rows before the document (`cursorBefore`).
     Before,
 }
 
 /// Pagination relative to a document id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
+    /// The id of the document the page starts from (which itself is not in the page).
     pub id: String,
+    /// Which side of it.
     pub direction: CursorDirection,
 }
 
 /// The checked content of a request's queries.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParsedQuery {
+    /// The collection the queries were checked against.
     pub collection: Collection,
     /// All top-level filters; they are combined with AND.
     pub filters: Vec<Filter>,
     /// Explicit orderings in the order given; the list adds `$createdAt` ASC when empty and always
     /// ends with the id as tiebreaker.
     pub orders: Vec<Order>,
+    /// Rows per page ([`DEFAULT_LIMIT`](super::DEFAULT_LIMIT) unless given).
     pub limit: u32,
+    /// Rows skipped before the page.
     pub offset: u32,
+    /// Where the page starts, if a cursor was given.
     pub cursor: Option<Cursor>,
 }
 

@@ -9,10 +9,15 @@ use super::{MAX_SEARCH_LEN, QueryError};
 /// A bound parameter, backend-neutral.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SqlValue {
+    /// SQL `NULL`.
     Null,
+    /// An integer (also timestamps, as milliseconds).
     Int(i64),
+    /// A floating-point number.
     Real(f64),
+    /// Text.
     Text(String),
+    /// A boolean, stored as the backend stores them.
     Bool(bool),
 }
 
@@ -61,6 +66,7 @@ pub struct SqlBuilder<'d> {
 }
 
 impl<'d> SqlBuilder<'d> {
+    /// An empty statement in `dialect`.
     pub fn new(dialect: &'d dyn Dialect) -> Self {
         SqlBuilder {
             dialect,
@@ -99,6 +105,7 @@ impl<'d> SqlBuilder<'d> {
         self.bind(SqlValue::Text(pattern)).push(" ESCAPE '\\'");
     }
 
+    /// The SQL text and its parameters, in placeholder order.
     pub fn finish(self) -> (String, Vec<SqlValue>) {
         (self.sql, self.params)
     }
@@ -108,6 +115,7 @@ impl<'d> SqlBuilder<'d> {
 /// (`project_id = ?`, `function_id = ?`, …) that confines it.
 #[derive(Debug, Clone)]
 pub struct ListPlan {
+    /// The checked queries.
     pub query: ParsedQuery,
     /// The escaped `%term%` pattern of the list-level search, if any.
     search_pattern: Option<String>,
