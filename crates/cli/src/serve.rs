@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use clap::builder::TypedValueParser as _;
-use wafer_gateway::{CacheConfig, ConnectionLimits, GatewayConfig};
+use wafer_gateway::{CacheConfig, ConnectionLimits, FunctionCaps, GatewayConfig, Retention};
 use wafer_runtime::RuntimeConfig;
 
 #[derive(Args, Debug)]
@@ -50,6 +50,27 @@ pub struct ServeArgs {
         default_value_t = 128
     )]
     max_concurrency_per_function: usize,
+    /// Largest memory limit a function may ask for, in MiB (a larger `memory` is a 400).
+    #[arg(long, env = "WAFER_MAX_FUNCTION_MEMORY_MB", default_value_t = wafer_runtime::EngineConfig::default().max_memory_bytes >> 20)]
+    max_function_memory_mb: u64,
+    /// Largest fuel (CPU budget) a function may ask for.
+    #[arg(long, env = "WAFER_MAX_FUNCTION_FUEL", default_value_t = FunctionCaps::DEFAULT_MAX_FUEL)]
+    max_function_fuel: u64,
+    /// Longest timeout a function may ask for, in seconds.
+    #[arg(long, env = "WAFER_MAX_FUNCTION_TIMEOUT_SECS", default_value_t = FunctionCaps::DEFAULT_MAX_TIMEOUT_SECS)]
+    max_function_timeout_secs: u32,
+    /// Most variables one function may have.
+    #[arg(long, env = "WAFER_MAX_VARIABLES", default_value_t = FunctionCaps::DEFAULT_MAX_VARIABLES)]
+    max_variables: usize,
+    /// Days a finished execution record is kept; 0 keeps them for ever.
+    #[arg(long, env = "WAFER_EXECUTION_RETENTION_DAYS", default_value_t = Retention::DEFAULT_EXECUTION_MAX_AGE.as_secs() / 86_400)]
+    execution_retention_days: u64,
+    /// Finished execution records kept per function, newest first; 0 keeps all.
+    #[arg(long, env = "WAFER_EXECUTIONS_PER_FUNCTION", default_value_t = Retention::DEFAULT_EXECUTIONS_PER_FUNCTION)]
+    executions_per_function: u64,
+    /// Hours after which an unfinished chunked upload is deleted, and a failed build's source.
+    #[arg(long, env = "WAFER_LEFTOVER_HOURS", default_value_t = Retention::DEFAULT_LEFTOVER_AGE.as_secs() / 3600)]
+    leftover_hours: u64,
     /// Executions one function may have waiting in the async queue (beyond it: 429).
     #[arg(long, env = "WAFER_MAX_QUEUED_PER_FUNCTION", default_value_t = GatewayConfig::DEFAULT_MAX_QUEUED_PER_FUNCTION)]
     max_queued_per_function: u64,
@@ -170,6 +191,16 @@ impl ServeArgs {
         config.max_concurrent_executions = self.max_concurrency;
         config.max_concurrent_per_function = self.max_concurrency_per_function;
         config.max_request_body_bytes = self.max_body_bytes;
+        config.engine.max_memory_bytes = self.max_function_memory_mb << 20;
+        config.function_caps.max_fuel = self.max_function_fuel;
+        config.function_caps.max_timeout_secs = self.max_function_timeout_secs;
+        config.function_caps.max_variables = self.max_variables;
+        config.retention.execution_max_age = (self.execution_retention_days > 0)
+            .then(|| Duration::from_secs(self.execution_retention_days * 86_400));
+        config.retention.executions_per_function =
+            (self.executions_per_function > 0).then_some(self.executions_per_function);
+        config.retention.abandoned_upload_age = Duration::from_secs(self.leftover_hours * 3600);
+        config.retention.failed_source_age = Duration::from_secs(self.leftover_hours * 3600);
         config.max_queued_per_function = self.max_queued_per_function;
         config.max_queued_per_project = self.max_queued_per_project;
         config.max_schedule_ahead = Duration::from_secs(self.max_schedule_ahead_days * 86_400);

@@ -25,6 +25,48 @@ impl Default for FunctionDefaults {
     }
 }
 
+/// The largest settings a function may ask for. A value above a cap is refused (400 naming
+/// the cap), never silently lowered. Memory is capped by the engine's
+/// [`max_memory_bytes`](wafer_runtime::EngineConfig::max_memory_bytes).
+#[derive(Clone, Debug)]
+pub struct FunctionCaps {
+    /// Most fuel (CPU budget) one execution may be given.
+    pub max_fuel: u64,
+    /// Longest timeout, in seconds.
+    pub max_timeout_secs: u32,
+    /// Most entries in each of `execute`, `events`, `scopes` and `outboundHosts`.
+    pub max_list_entries: usize,
+    /// Longest `entrypoint`, `commands`, role, event or scope, in characters.
+    pub max_text_chars: usize,
+    /// Most variables one function may have.
+    pub max_variables: usize,
+}
+
+impl FunctionCaps {
+    /// Default of [`max_fuel`](Self::max_fuel): a hundred times the default budget.
+    pub const DEFAULT_MAX_FUEL: u64 = 100 * wafer_runtime::Limits::DEFAULT_FUEL;
+    /// Default of [`max_timeout_secs`](Self::max_timeout_secs): 15 minutes, Appwrite's cap.
+    pub const DEFAULT_MAX_TIMEOUT_SECS: u32 = 900;
+    /// Default of [`max_list_entries`](Self::max_list_entries).
+    pub const DEFAULT_MAX_LIST_ENTRIES: usize = 100;
+    /// Default of [`max_text_chars`](Self::max_text_chars).
+    pub const DEFAULT_MAX_TEXT_CHARS: usize = 8192;
+    /// Default of [`max_variables`](Self::max_variables).
+    pub const DEFAULT_MAX_VARIABLES: usize = 256;
+}
+
+impl Default for FunctionCaps {
+    fn default() -> Self {
+        Self {
+            max_fuel: Self::DEFAULT_MAX_FUEL,
+            max_timeout_secs: Self::DEFAULT_MAX_TIMEOUT_SECS,
+            max_list_entries: Self::DEFAULT_MAX_LIST_ENTRIES,
+            max_text_chars: Self::DEFAULT_MAX_TEXT_CHARS,
+            max_variables: Self::DEFAULT_MAX_VARIABLES,
+        }
+    }
+}
+
 /// How long execution records and upload leftovers are kept; housekeeping removes the rest.
 #[derive(Clone, Debug)]
 pub struct Retention {
@@ -127,6 +169,8 @@ pub struct GatewayConfig {
     /// The bootstrap admin key of the `default` project. Generated and printed once when unset.
     pub admin_key: Option<String>,
     pub function_defaults: FunctionDefaults,
+    /// The largest settings a function may ask for.
+    pub function_caps: FunctionCaps,
     /// Executions running at once across all functions; beyond it callers get 429.
     pub max_concurrent_executions: usize,
     /// Executions running at once per function.
@@ -179,6 +223,7 @@ impl GatewayConfig {
             secret: None,
             admin_key: None,
             function_defaults: FunctionDefaults::default(),
+            function_caps: FunctionCaps::default(),
             max_concurrent_executions: 512,
             max_concurrent_per_function: 128,
             max_request_body_bytes: 30 << 20,

@@ -25,7 +25,7 @@ mod state;
 mod worker;
 
 pub use auth::{ALL_SCOPES, mint_jwt};
-pub use config::{ConnectionLimits, FunctionDefaults, GatewayConfig, Retention};
+pub use config::{ConnectionLimits, FunctionCaps, FunctionDefaults, GatewayConfig, Retention};
 pub use error::{API_VERSION, ApiError};
 pub use server::{RunningServer, start};
 pub use wafer_store::CacheConfig;

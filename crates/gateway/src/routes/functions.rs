@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use wafer_store::{DeploymentStatus, Function as StoredFunction, MetadataStore, Timestamp};
 
 use crate::auth::Caller;
+use crate::config::{FunctionCaps, GatewayConfig};
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::models::{Function, FunctionList, RuntimeList, SpecificationList};
 use crate::openapi::schemas::{
@@ -92,7 +93,6 @@ struct FunctionBody {
     reuse_instances: Option<bool>,
 }
 
-const MAX_TIMEOUT_SECONDS: u32 = 900;
 const DEFAULT_TIMEOUT_SECONDS: u32 = 15;
 
 /// Lists the runtimes a function may name.
@@ -163,6 +163,7 @@ async fn create(
         ..StoredFunction::default()
     };
     apply(&mut function, body, true)?;
+    check_caps(&function, &state.config)?;
     let created = state
         .store
         .create_function(&caller.project_id, function)
@@ -188,11 +189,6 @@ fn apply(function: &mut StoredFunction, body: FunctionBody, creating: bool) -> A
         function.execute = execute;
     }
     if let Some(timeout) = body.timeout {
-        if !(1..=MAX_TIMEOUT_SECONDS).contains(&timeout) {
-            return Err(ApiError::invalid_argument(format!(
-                "Invalid `timeout` param: {timeout} is not between 1 and {MAX_TIMEOUT_SECONDS} seconds."
-            )));
-        }
         function.timeout = timeout;
     }
     if let Some(expression) = body.schedule {
@@ -236,6 +232,82 @@ fn apply_optional(
     function.entrypoint = entrypoint.unwrap_or(std::mem::take(&mut function.entrypoint));
     function.commands = commands.unwrap_or(std::mem::take(&mut function.commands));
     function.scopes = scopes.unwrap_or(std::mem::take(&mut function.scopes));
+}
+
+/// Refuses settings above the server's caps, naming the cap: a function cannot claim more of
+/// the machine than the operator allows, and nothing is silently lowered.
+fn check_caps(function: &StoredFunction, config: &GatewayConfig) -> ApiResult<()> {
+    let caps = &config.function_caps;
+    if !(1..=caps.max_timeout_secs).contains(&function.timeout) {
+        return Err(ApiError::invalid_argument(format!(
+            "Invalid `timeout` param: {} is not between 1 and {} seconds (the server's \
+             max_timeout_secs).",
+            function.timeout, caps.max_timeout_secs
+        )));
+    }
+    if let Some(fuel) = function.fuel
+        && !(1..=caps.max_fuel).contains(&fuel)
+    {
+        return Err(ApiError::invalid_argument(format!(
+            "Invalid `fuel` param: {fuel} is not between 1 and {} (the server's max_fuel).",
+            caps.max_fuel
+        )));
+    }
+    let max_memory_mb = config.engine.max_memory_bytes >> 20;
+    let memory_mb = function.memory_mb.or_else(|| {
+        specification(&function.specification)
+            .ok()
+            .map(|spec| spec.memory_mb)
+    });
+    if let Some(memory_mb) = memory_mb
+        && !(1..=max_memory_mb).contains(&u64::from(memory_mb))
+    {
+        return Err(ApiError::invalid_argument(format!(
+            "Invalid `memory` param: {memory_mb} MiB is not between 1 and {max_memory_mb} MiB \
+             (the server's max_function_memory_mb)."
+        )));
+    }
+    let lists = [
+        ("execute", &function.execute),
+        ("events", &function.events),
+        ("scopes", &function.scopes),
+        ("outboundHosts", &function.outbound_hosts),
+    ];
+    for (param, entries) in lists {
+        check_list(param, entries, caps)?;
+    }
+    for (param, text) in [
+        ("entrypoint", &function.entrypoint),
+        ("commands", &function.commands),
+    ] {
+        check_text(param, text, caps.max_text_chars)?;
+    }
+    Ok(())
+}
+
+fn check_list(param: &str, entries: &[String], caps: &FunctionCaps) -> ApiResult<()> {
+    if entries.len() > caps.max_list_entries {
+        return Err(ApiError::invalid_argument(format!(
+            "Invalid `{param}` param: {} entries; at most {} are allowed (the server's \
+             max_list_entries).",
+            entries.len(),
+            caps.max_list_entries
+        )));
+    }
+    entries
+        .iter()
+        .try_for_each(|entry| check_text(param, entry, caps.max_text_chars))
+}
+
+fn check_text(param: &str, text: &str, max_chars: usize) -> ApiResult<()> {
+    let chars = text.chars().count();
+    if chars > max_chars {
+        return Err(ApiError::invalid_argument(format!(
+            "Invalid `{param}` param: {chars} characters; at most {max_chars} are allowed (the \
+             server's max_text_chars)."
+        )));
+    }
+    Ok(())
 }
 
 /// Roles Appwrite accepts in `execute`.
@@ -361,6 +433,7 @@ async fn update(
     caller.require("functions.write")?;
     let mut function = find(state.store.as_ref(), &caller.project_id, &function_id).await?;
     apply(&mut function, body, false)?;
+    check_caps(&function, &state.config)?;
     let updated = state
         .store
         .update_function(&caller.project_id, function)

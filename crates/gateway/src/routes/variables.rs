@@ -66,6 +66,23 @@ fn checked_key(key: Option<String>) -> ApiResult<String> {
     Ok(key)
 }
 
+/// Every variable goes into each execution's environment: their number is capped.
+async fn check_room(state: &AppState, project_id: &str, function_id: &str) -> ApiResult<()> {
+    let max = state.config.function_caps.max_variables;
+    let existing = state
+        .store
+        .function_variables(project_id, function_id)
+        .await?
+        .len();
+    if existing >= max {
+        return Err(ApiError::invalid_argument(format!(
+            "Function '{function_id}' already has {existing} variables; at most {max} are \
+             allowed (the server's max_variables)."
+        )));
+    }
+    Ok(())
+}
+
 fn checked_value(value: String) -> ApiResult<String> {
     if value.chars().count() > MAX_VALUE_CHARS {
         return Err(ApiError::invalid_argument(format!(
@@ -112,6 +129,7 @@ async fn create(
         .ok_or_else(|| ApiError::invalid_argument("Param `value` is required."))
         .and_then(checked_value)?;
     find(state.store.as_ref(), &caller.project_id, &function_id).await?;
+    check_room(&state, &caller.project_id, &function_id).await?;
     let variable = StoredVariable {
         id,
         project_id: caller.project_id.clone(),

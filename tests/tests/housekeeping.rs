@@ -1,0 +1,138 @@
+//! Nothing a tenant leaves behind stays for ever: execution records past their retention,
+//! abandoned chunked uploads, failed builds' sources and uploads whose deployment is gone.
+
+use std::time::{Duration, Instant};
+
+use reqwest::multipart::{Form, Part};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use wafer_e2e::TestServer;
+
+/// Polls `check` until it holds, for at most 20 seconds.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(Instant::now() < deadline, "{what} did not happen");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn executions_total(server: &TestServer, function_id: &str) -> u64 {
+    let path = format!("/v1/functions/{function_id}/executions");
+    let page: Value = server.send(server.admin(Method::GET, &path)).await.json();
+    page["total"].as_u64().expect("total")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_newest_executions_of_a_function_are_kept() {
+    let server = TestServer::start_with(|config| {
+        config.retention.executions_per_function = Some(2);
+        config.retention.interval = Duration::from_millis(200);
+    })
+    .await;
+    server.deploy_example("hello", "hello", &[]).await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let reply = server.execute("hello", json!({"method": "GET"})).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+        ids.push(reply.json()["$id"].as_str().expect("id").to_owned());
+    }
+    eventually("trimming to two records", || async {
+        executions_total(&server, "hello").await == 2
+    })
+    .await;
+    let newest = server.get_execution("hello", &ids[4]).await;
+    assert_eq!(newest.status, StatusCode::OK, "the newest record stays");
+    let oldest = server.get_execution("hello", &ids[0]).await;
+    assert_eq!(
+        oldest.status,
+        StatusCode::NOT_FOUND,
+        "the oldest record goes"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn executions_past_their_retention_age_are_deleted() {
+    let server = TestServer::start_with(|config| {
+        config.retention.execution_max_age = Some(Duration::from_millis(500));
+        config.retention.interval = Duration::from_millis(200);
+    })
+    .await;
+    server.deploy_example("hello", "hello", &[]).await;
+    let reply = server.execute("hello", json!({"method": "GET"})).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    eventually("deleting the expired record", || async {
+        executions_total(&server, "hello").await == 0
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_uploads_failed_sources_and_orphans_are_removed() {
+    let server = TestServer::start_with(|config| {
+        config.retention.abandoned_upload_age = Duration::from_secs(1);
+        config.retention.failed_source_age = Duration::from_secs(1);
+        config.retention.interval = Duration::from_millis(200);
+    })
+    .await;
+    server.create_function("leftovers", &[]).await;
+    let uploads = server.data_dir().join("uploads");
+
+    // The first of two chunks, and nothing more.
+    let form = Form::new().part("code", Part::bytes(vec![7u8; 1024]).file_name("code.wasm"));
+    let chunk = server
+        .send(
+            server
+                .admin(Method::POST, "/v1/functions/leftovers/deployments")
+                .header(
+                    "content-range",
+                    format!("bytes 0-{}/{}", CHUNK - 1, CHUNK + 1024),
+                )
+                .multipart(form),
+        )
+        .await;
+    assert_eq!(chunk.status, StatusCode::ACCEPTED, "{}", chunk.text());
+    let abandoned = chunk.json()["$id"].as_str().expect("id").to_owned();
+    assert!(uploads.join(&abandoned).is_dir());
+
+    // A build that fails: these bytes are no component.
+    let failed = server
+        .upload("leftovers", b"not a component".to_vec(), false)
+        .await;
+    assert_eq!(failed.status, StatusCode::ACCEPTED, "{}", failed.text());
+    let failed = failed.json()["$id"].as_str().expect("id").to_owned();
+    let built = server.wait_for_build("leftovers", &failed).await;
+    assert_eq!(built["status"], "failed", "{built}");
+
+    // An upload directory whose deployment does not exist.
+    let orphan = uploads.join("orphaned-upload");
+    std::fs::create_dir_all(&orphan).expect("orphan dir");
+
+    eventually("removing every leftover", || async {
+        !uploads.join(&abandoned).exists() && !uploads.join(&failed).exists() && !orphan.exists()
+    })
+    .await;
+    let gone = server
+        .send(server.admin(
+            Method::GET,
+            &format!("/v1/functions/leftovers/deployments/{abandoned}"),
+        ))
+        .await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.text());
+    let kept = server
+        .send(server.admin(
+            Method::GET,
+            &format!("/v1/functions/leftovers/deployments/{failed}"),
+        ))
+        .await;
+    assert_eq!(
+        kept.status,
+        StatusCode::OK,
+        "a failed build keeps its record and log"
+    );
+    assert_eq!(kept.json()["status"], "failed");
+}
