@@ -35,6 +35,7 @@
 //! It brought JavaScript from ~700 to ~145 µs and Python from ~1,200 to ~31 µs. The price is
 //! that globals, heap and open handles survive between that function's calls.
 
+mod address;
 mod artifacts;
 mod cache;
 mod contract;
@@ -46,9 +47,11 @@ mod outbound;
 mod outcome;
 mod output;
 mod runtime;
+mod send;
 mod validate;
 mod warm;
 
+pub use address::{AddressClass, AddressRange, classify, parse_ip_host};
 pub use artifacts::DeploymentId;
 pub use contract::{Request, Response, SUPPORTED_INTERFACES, is_supported_import};
 pub use deploy::Tier;
@@ -58,7 +61,7 @@ pub use engine::{
 };
 pub use host::MemoryLimitExceeded;
 pub use limits::Limits;
-pub use outbound::OutboundPolicy;
+pub use outbound::{OutboundConfig, OutboundPolicy};
 pub use outcome::{ExecutionStatus, Failure, InvocationOutcome};
 pub use output::truncation_notice;
 pub use runtime::{

@@ -1,13 +1,16 @@
 //! Outbound HTTP from guests (`wasi:http/outgoing-handler`), checked against the function's
-//! allow-list of hosts. Deny by default: an empty list allows nothing.
+//! allow-list of hosts (deny by default: an empty list allows nothing), then against the
+//! address it resolves to ([`crate::address`]) and the invocation's caps.
 
 use std::future::Future;
 use std::sync::Arc;
 
-use http_body_util::BodyExt;
+use tokio::sync::Semaphore;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
+use crate::address::AddressRange;
 use crate::output::SharedOutput;
+use crate::send::{IoFuture, ResponseBudget, SendContext, note, send};
 
 /// Which hosts a function may call. Entries are `host`, `host:port`, `*.domain` (any subdomain)
 /// or `*` (any host); hosts compare case-insensitively.
@@ -81,33 +84,80 @@ fn split_host_port(entry: &str) -> (&str, Option<u16>) {
     }
 }
 
-/// The `wasi:http` hooks of one invocation: the policy, and the errors buffer where a refused
-/// request is noted for the execution record.
-pub(crate) struct OutboundHooks {
-    pub(crate) policy: OutboundPolicy,
-    pub(crate) errors: SharedOutput,
+/// The operator's settings for every outbound call: which non-public ranges may be reached
+/// anyway, and how much of the network one invocation may use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboundConfig {
+    /// Loopback, private or otherwise non-public ranges that outbound calls may reach (a
+    /// function's allow-list must still name the host). Empty by default: only public
+    /// addresses are reachable.
+    pub allow_private: Vec<AddressRange>,
+    /// Outbound requests one invocation may make (each redirect a guest follows is one).
+    pub max_requests: u32,
+    /// Outbound connections one invocation may hold open at once: a request counts from when
+    /// it is sent until its response body is read to the end or dropped (each request has a
+    /// connection of its own).
+    pub max_connections: u32,
+    /// Response body bytes one invocation may read from all its outbound requests together.
+    pub max_response_bytes: u64,
 }
 
-type SendFuture = Box<
-    dyn Future<
-            Output = Result<
-                (
-                    http::Response<WasiBody>,
-                    Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-                ),
-                HttpError,
-            >,
-        > + Send,
->;
+impl OutboundConfig {
+    pub const DEFAULT_MAX_REQUESTS: u32 = 100;
+    pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+    pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 32 << 20;
+}
 
-impl WasiHttpHooks for OutboundHooks {
-    fn send_request(
-        &mut self,
-        request: http::Request<WasiBody>,
-        options: Option<RequestOptions>,
-        _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
-    ) -> SendFuture {
-        let uri = request.uri();
+impl Default for OutboundConfig {
+    fn default() -> Self {
+        Self {
+            allow_private: Vec::new(),
+            max_requests: Self::DEFAULT_MAX_REQUESTS,
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            max_response_bytes: Self::DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+}
+
+/// The `wasi:http` hooks of one invocation: the function's policy, the operator's settings,
+/// what the invocation has left of its caps, and the errors buffer where every refusal is
+/// noted for the execution record.
+pub(crate) struct OutboundHooks {
+    policy: OutboundPolicy,
+    config: Arc<OutboundConfig>,
+    allowed_ranges: Arc<[AddressRange]>,
+    errors: SharedOutput,
+    requests_left: u32,
+    connections: Arc<Semaphore>,
+    response_bytes: ResponseBudget,
+}
+
+impl OutboundHooks {
+    pub(crate) fn new(
+        policy: OutboundPolicy,
+        config: Arc<OutboundConfig>,
+        errors: SharedOutput,
+    ) -> Self {
+        Self {
+            policy,
+            allowed_ranges: config.allow_private.iter().copied().collect(),
+            requests_left: config.max_requests,
+            connections: Arc::new(Semaphore::new(config.max_connections as usize)),
+            response_bytes: ResponseBudget::new(config.max_response_bytes),
+            config,
+            errors,
+        }
+    }
+
+    /// Gives a reused instance's next invocation fresh caps.
+    pub(crate) fn begin_invocation(&mut self) {
+        self.requests_left = self.config.max_requests;
+        self.connections = Arc::new(Semaphore::new(self.config.max_connections as usize));
+        self.response_bytes = ResponseBudget::new(self.config.max_response_bytes);
+    }
+
+    /// The reason a request may not even start, noted in the errors.
+    fn admit(&mut self, uri: &http::Uri) -> Result<SendContext, HttpError> {
         let host = uri.host().unwrap_or_default().trim_matches(['[', ']']);
         let default_port = if uri.scheme_str() == Some("https") {
             443
@@ -120,13 +170,53 @@ impl WasiHttpHooks for OutboundHooks {
                 "Outbound request to {uri} denied: {host}:{port} is not in the function's \
                  outbound allow-list."
             ));
-            return Box::new(async { Err(HttpError::HttpRequestDenied) });
+            return Err(HttpError::HttpRequestDenied);
         }
-        Box::new(async move {
-            let (response, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
-            let io: Box<dyn Future<Output = Result<(), HttpError>> + Send> = Box::new(io);
-            Ok((response.map(BodyExt::boxed_unsync), io))
+        if self.requests_left == 0 {
+            let limit = self.config.max_requests;
+            note(
+                &self.errors,
+                uri,
+                &format!("the execution already made {limit} outbound requests (max_requests)"),
+            );
+            return Err(HttpError::ConnectionLimitReached);
+        }
+        self.requests_left -= 1;
+        let Ok(connection) = self.connections.clone().try_acquire_owned() else {
+            let limit = self.config.max_connections;
+            note(
+                &self.errors,
+                uri,
+                &format!(
+                    "the execution already holds {limit} outbound connections open \
+                     (max_connections)"
+                ),
+            );
+            return Err(HttpError::ConnectionLimitReached);
+        };
+        Ok(SendContext {
+            errors: self.errors.clone(),
+            allowed_ranges: self.allowed_ranges.clone(),
+            connection,
+            response_bytes: self.response_bytes.clone(),
         })
+    }
+}
+
+type SendFuture =
+    Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>;
+
+impl WasiHttpHooks for OutboundHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+    ) -> SendFuture {
+        match self.admit(request.uri()) {
+            Ok(context) => Box::new(send(request, options, context)),
+            Err(error) => Box::new(async { Err(error) }),
+        }
     }
 }
 
