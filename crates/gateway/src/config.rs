@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use wafer_runtime::{EngineConfig, RuntimeConfig};
+use wafer_runtime::{EngineConfig, OutboundConfig, RuntimeConfig};
 use wafer_store::CacheConfig;
 
 /// Defaults applied to every function unless it sets its own.
@@ -62,6 +62,9 @@ pub struct GatewayConfig {
     /// Off by default: the record is committed within milliseconds by the batching writer, and
     /// a crash in that window loses it. The executions API always waits.
     pub durable_route_records: bool,
+    /// Non-public address ranges functions' outbound calls may reach, and the per-execution
+    /// caps on outbound requests, connections and response bytes.
+    pub outbound: OutboundConfig,
 }
 
 impl GatewayConfig {
@@ -83,6 +86,7 @@ impl GatewayConfig {
             deployment_idle_timeout: Some(RuntimeConfig::DEFAULT_CACHE_IDLE_TIMEOUT),
             metadata_cache: CacheConfig::default(),
             durable_route_records: false,
+            outbound: OutboundConfig::default(),
         }
     }
 

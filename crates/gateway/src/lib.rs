@@ -26,4 +26,5 @@ pub use auth::{ALL_SCOPES, mint_jwt};
 pub use config::{FunctionDefaults, GatewayConfig};
 pub use error::{API_VERSION, ApiError};
 pub use server::{RunningServer, start};
+pub use wafer_runtime::{AddressRange, OutboundConfig};
 pub use wafer_store::CacheConfig;
