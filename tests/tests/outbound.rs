@@ -1,8 +1,8 @@
 //! A function's outbound calls never reach the inside: with every host allowed it still cannot
-//! call the gateway it runs in.
+//! call the gateway it runs in, and malformed allow-list entries are refused on write.
 
 use reqwest::{Method, StatusCode};
-use serde_json::json;
+use serde_json::{Value, json};
 use wafer_e2e::TestServer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -38,4 +38,55 @@ async fn a_function_allowed_every_host_cannot_call_the_gateway_it_runs_in() {
             "{target}: {errors:?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_outbound_hosts_are_refused_on_create_and_update_naming_the_entry() {
+    let server = TestServer::start().await;
+    let reply = server
+        .admin_json(
+            Method::POST,
+            "/v1/functions",
+            json!({"functionId": "f", "name": "f", "runtime": "rust-wasi-0.2",
+                   "outboundHosts": ["api.example.com", "http://evil.test/path"]}),
+        )
+        .await;
+    assert_invalid_naming(&reply.json(), reply.status, "http://evil.test/path");
+
+    server.create_function("g", &["any"]).await;
+    for entry in [
+        "api example.com",
+        "example.com:70000",
+        "a..b",
+        "*.",
+        "2130706433",
+    ] {
+        let reply = server
+            .admin_json(
+                Method::PUT,
+                "/v1/functions/g",
+                json!({"name": "g", "outboundHosts": [entry]}),
+            )
+            .await;
+        assert_invalid_naming(&reply.json(), reply.status, entry);
+    }
+
+    let reply = server
+        .admin_json(
+            Method::PUT,
+            "/v1/functions/g",
+            json!({"name": "g", "outboundHosts": ["*.example.com", "api.test:8443", "[::1]:80"]}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+}
+
+fn assert_invalid_naming(body: &Value, status: StatusCode, entry: &str) {
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{entry}: {body}");
+    assert_eq!(body["type"], "general_argument_invalid", "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&format!("{entry:?}")) && message.contains("outboundHosts"),
+        "{message}"
+    );
 }

@@ -14,6 +14,7 @@ mod error;
 mod invoke;
 mod models;
 mod openapi;
+mod outbound_hosts;
 mod params;
 mod routes;
 mod runtimes;

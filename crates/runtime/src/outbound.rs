@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
-use crate::address::AddressRange;
+use crate::address::{AddressRange, parse_ip_host};
 use crate::output::SharedOutput;
 use crate::send::{IoFuture, ResponseBudget, SendContext, note, send};
 
@@ -41,6 +41,37 @@ impl OutboundPolicy {
         Self { allowed }
     }
 
+    /// Checks one allow-list entry's form before it is stored: `*`, `host`, `host:port`,
+    /// `*.domain`, or an IP address (IPv6 in brackets when a port follows). The error says
+    /// what is wrong with it.
+    pub fn check_entry(entry: &str) -> Result<(), String> {
+        if entry == "*" {
+            return Ok(());
+        }
+        if entry.len() > MAX_ENTRY_LENGTH {
+            return Err(format!("longer than {MAX_ENTRY_LENGTH} characters"));
+        }
+        if entry.is_empty() || entry.contains(|c: char| c.is_whitespace() || c.is_control()) {
+            return Err("empty or containing spaces".to_owned());
+        }
+        if entry.contains("://") || entry.contains(['/', '?', '#', '@']) {
+            return Err("a host, not a URL: leave out the scheme, path and credentials".to_owned());
+        }
+        let (host, port) = split_entry(entry)?;
+        if port == Some(0) {
+            return Err("port 0 is not a port".to_owned());
+        }
+        if let Some(domain) = host.strip_prefix("*.") {
+            return check_host_name(domain);
+        }
+        match parse_ip_host(host) {
+            Ok(Some(ip)) if ip.to_string() == host.trim_matches(['[', ']']) => Ok(()),
+            Ok(Some(ip)) => Err(format!("write the address as {ip}")),
+            Ok(None) => check_host_name(host),
+            Err(reason) => Err(reason),
+        }
+    }
+
     /// Whether a request to `host` on `port` may leave the sandbox.
     pub fn permits(&self, host: &str, port: u16) -> bool {
         let host = host.to_ascii_lowercase();
@@ -64,6 +95,55 @@ fn entry_permits(entry: &str, host: &str, port: u16) -> bool {
         Some(domain) => host.len() > domain.len() && host.ends_with(&format!(".{domain}")),
         None => entry_host == host,
     }
+}
+
+/// The longest allow-list entry: a 253-character DNS name and a port.
+const MAX_ENTRY_LENGTH: usize = 253 + 6;
+
+/// Splits an entry into host and port, refusing a port that is not a number up to 65535.
+fn split_entry(entry: &str) -> Result<(&str, Option<u16>), String> {
+    let port_text = match entry.strip_prefix('[') {
+        Some(rest) => {
+            let (_, after) = rest
+                .split_once(']')
+                .ok_or("an IPv6 address opened with [ but not closed")?;
+            after.strip_prefix(':')
+        }
+        // A bare IPv6 address has several colons and no port.
+        None if entry.matches(':').count() > 1 => None,
+        None => entry.split_once(':').map(|(_, port)| port),
+    };
+    let Some(port_text) = port_text else {
+        return Ok((entry, None));
+    };
+    let port = port_text
+        .parse::<u16>()
+        .ok()
+        .filter(|_| port_text.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| format!("{port_text:?} is not a port (1 to 65535)"))?;
+    let host = &entry[..entry.len() - port_text.len() - 1];
+    Ok((host, Some(port)))
+}
+
+/// A DNS name: dot-separated labels of letters, digits and hyphens, none empty, none longer
+/// than 63 characters, none starting or ending with a hyphen.
+fn check_host_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 253 {
+        return Err("a host name is 1 to 253 characters".to_owned());
+    }
+    for label in name.split('.') {
+        let valid = !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !valid {
+            return Err(format!("{label:?} is not a valid part of a host name"));
+        }
+    }
+    Ok(())
 }
 
 /// Splits `host:port` (or `[v6]:port`); a bare host has no port.
@@ -244,6 +324,61 @@ mod tests {
         assert!(policy.permits("127.0.0.1", 8080));
         assert!(!policy.permits("127.0.0.1", 8081));
         assert!(policy.permits("::1", 9000));
+    }
+
+    #[test]
+    fn well_formed_entries_pass_the_check() {
+        for entry in [
+            "*",
+            "api.example.com",
+            "api.example.com:8443",
+            "*.example.com",
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "[::1]:9000",
+            "::1",
+            "[2001:db8::1]",
+            "localhost",
+            "my_host.internal",
+        ] {
+            assert_eq!(OutboundPolicy::check_entry(entry), Ok(()), "{entry}");
+        }
+    }
+
+    #[test]
+    fn malformed_entries_are_refused_with_a_reason() {
+        for entry in [
+            "",
+            " ",
+            "api example.com",
+            "http://example.com",
+            "example.com/path",
+            "user@example.com",
+            "a..b",
+            ".example.com",
+            "example.com.",
+            "-bad.example.com",
+            "example.com:0",
+            "example.com:65536",
+            "example.com:http",
+            "example.com:",
+            "*.",
+            "**.example.com",
+            "*example.com",
+            "[::1",
+            "2130706433",
+            "127.1",
+            "1.2.3.4.5",
+            "256.0.0.1",
+        ] {
+            assert!(OutboundPolicy::check_entry(entry).is_err(), "{entry:?}");
+        }
+        let long = format!("{}.com", "a".repeat(260));
+        assert!(OutboundPolicy::check_entry(&long).is_err());
+        assert_eq!(
+            OutboundPolicy::check_entry("2130706433"),
+            Err("write the address as 127.0.0.1".to_owned())
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::openapi::schemas::{
     self, BadRequest, Conflict, FunctionIdParam, ListParams, NotFound, Unauthorized,
 };
+use crate::outbound_hosts::check_outbound_hosts;
 use crate::params::{JsonBody, ListQuery};
 use crate::routes::no_content;
 use crate::runtimes::{
@@ -238,6 +239,7 @@ fn apply(function: &mut Function, body: FunctionBody, creating: bool) -> ApiResu
     function.fuel = body.fuel.or(function.fuel);
     function.memory_mb = body.memory.or(function.memory_mb);
     if let Some(hosts) = body.outbound_hosts {
+        check_outbound_hosts(&hosts)?;
         function.outbound_hosts = hosts;
     }
     function.reuse_instances = body.reuse_instances.unwrap_or(function.reuse_instances);
