@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use clap::builder::TypedValueParser as _;
 use wafer_gateway::{CacheConfig, ConnectionLimits, FunctionCaps, GatewayConfig, Retention};
-use wafer_runtime::RuntimeConfig;
+use wafer_runtime::{AddressRange, OutboundConfig, RuntimeConfig};
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
@@ -175,6 +175,21 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     http2_ping_timeout_secs: u64,
+    /// Non-public address ranges (CIDRs or addresses, comma-separated, e.g.
+    /// `10.0.0.0/8,127.0.0.1/32`) that functions' outbound calls may reach. By default they
+    /// reach only public addresses: never loopback, private networks, link-local (cloud
+    /// metadata) or reserved ranges, however the address is written.
+    #[arg(long, env = "WAFER_OUTBOUND_ALLOW_PRIVATE", value_delimiter = ',')]
+    outbound_allow_private: Vec<AddressRange>,
+    /// Outbound HTTP requests one execution may make (each redirect followed is one).
+    #[arg(long, env = "WAFER_OUTBOUND_MAX_REQUESTS", default_value_t = OutboundConfig::DEFAULT_MAX_REQUESTS)]
+    outbound_max_requests: u32,
+    /// Outbound connections one execution may hold open at once.
+    #[arg(long, env = "WAFER_OUTBOUND_MAX_CONNECTIONS", default_value_t = OutboundConfig::DEFAULT_MAX_CONNECTIONS)]
+    outbound_max_connections: u32,
+    /// Response body bytes one execution may read from all its outbound requests together.
+    #[arg(long, env = "WAFER_OUTBOUND_MAX_RESPONSE_BYTES", default_value_t = OutboundConfig::DEFAULT_MAX_RESPONSE_BYTES)]
+    outbound_max_response_bytes: u64,
 }
 
 impl ServeArgs {
@@ -221,6 +236,12 @@ impl ServeArgs {
             http2_keep_alive_interval: Duration::from_secs(self.http2_ping_secs),
             http2_keep_alive_timeout: Duration::from_secs(self.http2_ping_timeout_secs),
             max_connections: self.max_connections,
+        };
+        config.outbound = OutboundConfig {
+            allow_private: self.outbound_allow_private,
+            max_requests: self.outbound_max_requests,
+            max_connections: self.outbound_max_connections,
+            max_response_bytes: self.outbound_max_response_bytes,
         };
         config
     }
@@ -276,5 +297,57 @@ fn raise_open_file_limit(max_connections: usize) {
         ),
         Ok(limit) => tracing::debug!(limit, "open file limit"),
         Err(error) => tracing::warn!(%error, "could not raise the open file limit"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    #[test]
+    fn outbound_flags_reach_the_gateway_config() {
+        let serve = Serve::try_parse_from([
+            "serve",
+            "--outbound-allow-private",
+            "10.0.0.0/8,127.0.0.1/32",
+            "--outbound-max-requests",
+            "7",
+            "--outbound-max-connections",
+            "3",
+            "--outbound-max-response-bytes",
+            "4096",
+        ])
+        .expect("the flags parse");
+        let outbound = serve.args.into_config().outbound;
+        let ranges: Vec<String> = outbound
+            .allow_private
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        assert_eq!(ranges, ["10.0.0.0/8", "127.0.0.1/32"]);
+        assert_eq!(
+            (
+                outbound.max_requests,
+                outbound.max_connections,
+                outbound.max_response_bytes
+            ),
+            (7, 3, 4096)
+        );
+    }
+
+    #[test]
+    fn outbound_calls_reach_only_public_addresses_unless_told_otherwise() {
+        let serve = Serve::try_parse_from(["serve"]).expect("no flags parse");
+        assert_eq!(serve.args.into_config().outbound, OutboundConfig::default());
+        let bad = Serve::try_parse_from(["serve", "--outbound-allow-private", "10.0.0.0/33"]);
+        assert!(bad.is_err());
     }
 }

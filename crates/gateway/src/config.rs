@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use wafer_runtime::{EngineConfig, RuntimeConfig};
+use wafer_runtime::{EngineConfig, OutboundConfig, RuntimeConfig};
 use wafer_store::CacheConfig;
 
 /// Defaults applied to every function unless it sets its own.
@@ -204,6 +204,9 @@ pub struct GatewayConfig {
     pub durable_route_records: bool,
     /// Timeouts and the cap on client connections.
     pub connections: ConnectionLimits,
+    /// Non-public address ranges functions' outbound calls may reach, and the per-execution
+    /// caps on outbound requests, connections and response bytes.
+    pub outbound: OutboundConfig,
 }
 
 impl GatewayConfig {
@@ -238,6 +241,7 @@ impl GatewayConfig {
             metadata_cache: CacheConfig::default(),
             durable_route_records: false,
             connections: ConnectionLimits::default(),
+            outbound: OutboundConfig::default(),
         }
     }
 

@@ -83,6 +83,7 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
         engine: config.engine.clone(),
         cache_capacity: config.deployment_cache_capacity,
         cache_idle_timeout: config.deployment_idle_timeout,
+        outbound: config.outbound.clone(),
         ..RuntimeConfig::new(data_dir.join("artifacts"))
     })?;
     let jwt_secret = bootstrap::jwt_secret(&data_dir, config.secret.as_deref())?;

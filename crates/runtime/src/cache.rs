@@ -219,7 +219,9 @@ mod tests {
             crate::deploy::prepare(&linker, &component, Tier::Cranelift).expect("hello links");
         let limits = Limits::default();
         let policy = OutboundPolicy::deny_all();
-        let mut store = Store::new(&engine, HostState::new(&limits, &[], &policy));
+        let network = Arc::default();
+        let state = HostState::new(&limits, &[], &policy, &network);
+        let mut store = Store::new(&engine, state);
         store.set_fuel(limits.fuel).expect("fuel is enabled");
         store.set_epoch_deadline(u64::MAX / 2);
         let instance = prepared

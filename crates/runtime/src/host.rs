@@ -8,7 +8,9 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::contract::CONTEXT_INTERFACE;
 use crate::limits::Limits;
-use crate::outbound::{OutboundHooks, OutboundPolicy};
+use std::sync::Arc;
+
+use crate::outbound::{OutboundConfig, OutboundHooks, OutboundPolicy};
 use crate::output::SharedOutput;
 
 /// Everything one invocation's store owns. Built fresh per invocation, so nothing a guest does
@@ -17,14 +19,19 @@ pub(crate) struct HostState {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     table: ResourceTable,
-    outbound: OutboundHooks,
+    pub(crate) outbound: OutboundHooks,
     pub(crate) logs: SharedOutput,
     pub(crate) errors: SharedOutput,
     pub(crate) memory: MemoryLimiter,
 }
 
 impl HostState {
-    pub(crate) fn new(limits: &Limits, env: &[(String, String)], policy: &OutboundPolicy) -> Self {
+    pub(crate) fn new(
+        limits: &Limits,
+        env: &[(String, String)],
+        policy: &OutboundPolicy,
+        network: &Arc<OutboundConfig>,
+    ) -> Self {
         let logs = SharedOutput::new(limits.max_log_chars);
         let errors = SharedOutput::new(limits.max_log_chars);
         let wasi = WasiCtxBuilder::new()
@@ -39,10 +46,7 @@ impl HostState {
             wasi,
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            outbound: OutboundHooks {
-                policy: policy.clone(),
-                errors: errors.clone(),
-            },
+            outbound: OutboundHooks::new(policy.clone(), network.clone(), errors.clone()),
             logs,
             errors,
             memory: MemoryLimiter::new(limits.memory_bytes),

@@ -13,6 +13,7 @@
 
 #![warn(missing_docs)]
 
+mod address;
 mod artifacts;
 mod cache;
 mod contract;
@@ -24,9 +25,11 @@ mod outbound;
 mod outcome;
 mod output;
 mod runtime;
+mod send;
 mod validate;
 mod warm;
 
+pub use address::{AddressClass, AddressRange, classify, parse_ip_host};
 pub use artifacts::ArtifactHash;
 pub use contract::{Request, Response, SUPPORTED_INTERFACES, is_supported_import};
 pub use deploy::Tier;
@@ -36,7 +39,7 @@ pub use engine::{
 };
 pub use host::MemoryLimitExceeded;
 pub use limits::Limits;
-pub use outbound::OutboundPolicy;
+pub use outbound::{OutboundConfig, OutboundPolicy};
 pub use outcome::{ExecutionStatus, Failure, InvocationOutcome};
 pub use output::truncation_notice;
 pub use runtime::{

@@ -22,7 +22,7 @@ use crate::engine::{
 };
 use crate::host::{HostState, build_linker};
 use crate::limits::Limits;
-use crate::outbound::OutboundPolicy;
+use crate::outbound::{OutboundConfig, OutboundPolicy};
 use crate::outcome::{
     ExecutionStatus, Failure, InvocationOutcome, check_response, failure_response,
 };
@@ -42,6 +42,9 @@ pub struct RuntimeConfig {
     /// the next call loads its artifact again). `None` keeps deployments until the capacity
     /// pushes them out.
     pub cache_idle_timeout: Option<Duration>,
+    /// Which non-public address ranges guests' outbound calls may reach, and how much of the
+    /// network one invocation may use.
+    pub outbound: OutboundConfig,
 }
 
 impl RuntimeConfig {
@@ -52,6 +55,7 @@ impl RuntimeConfig {
             engine: EngineConfig::default(),
             cache_capacity: Self::DEFAULT_CACHE_CAPACITY,
             cache_idle_timeout: Some(Self::DEFAULT_CACHE_IDLE_TIMEOUT),
+            outbound: OutboundConfig::default(),
         }
     }
 
@@ -145,6 +149,7 @@ pub struct Runtime {
     winch_instances: u32,
     max_memory_bytes: u64,
     idle_budget: IdleBudget,
+    outbound: Arc<OutboundConfig>,
     _ticker: EpochTicker,
     _sweeper: Option<IdleSweeper>,
 }
@@ -194,6 +199,7 @@ impl Runtime {
             winch_instances: winch_instances(&config.engine),
             max_memory_bytes: config.engine.max_memory_bytes,
             idle_budget: IdleBudget::new(max_idle, config.engine.max_idle_instances_per_deployment),
+            outbound: Arc::new(config.outbound),
             _ticker: ticker,
             _sweeper: sweeper,
         })
@@ -323,7 +329,8 @@ impl Runtime {
             memory_bytes: limits.memory_bytes.min(self.max_memory_bytes),
             ..limits.clone()
         };
-        let mut store = Store::new(engine, HostState::new(&limits, env, outbound));
+        let state = HostState::new(&limits, env, outbound, &self.outbound);
+        let mut store = Store::new(engine, state);
         store.limiter(|state| &mut state.memory);
         // Fuel is enabled in every engine this runtime builds, so this cannot fail.
         let _ = store.fuel_async_yield_interval(Some(FUEL_YIELD_INTERVAL));
@@ -420,6 +427,7 @@ fn arm(store: &mut Store<HostState>, limits: &Limits) {
     let _ = store.set_fuel(limits.fuel);
     store.set_epoch_deadline(ticks_for(limits.timeout));
     store.data_mut().memory.begin_invocation();
+    store.data_mut().outbound.begin_invocation();
 }
 
 /// Instantiates the deployment unless a reused instance's handler is given, then calls it.

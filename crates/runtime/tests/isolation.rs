@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{body_json, request, runtime};
+use common::{body_json, request, runtime, runtime_reaching_loopback};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use wafer_runtime::{ExecutionStatus, Limits, OutboundPolicy};
@@ -67,7 +67,7 @@ async fn upstream() -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outbound_requests_reach_allowed_hosts() {
-    let rt = runtime();
+    let rt = runtime_reaching_loopback();
     let outbound = rt.deploy("outbound").await;
     let port = upstream().await;
     let policy = OutboundPolicy::allow([format!("127.0.0.1:{port}")]);
@@ -94,7 +94,7 @@ async fn outbound_requests_reach_allowed_hosts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outbound_requests_to_other_hosts_are_denied_and_noted() {
-    let rt = runtime();
+    let rt = runtime_reaching_loopback();
     let outbound = rt.deploy("outbound").await;
     let port = upstream().await;
     let policy = OutboundPolicy::allow(["api.example.com"]);
@@ -124,7 +124,7 @@ async fn outbound_requests_to_other_hosts_are_denied_and_noted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outbound_requests_are_denied_by_default() {
-    let rt = runtime();
+    let rt = runtime_reaching_loopback();
     let outbound = rt.deploy("outbound").await;
     let port = upstream().await;
     let path = format!("/?url=http://127.0.0.1:{port}/data");

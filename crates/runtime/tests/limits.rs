@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{body_text, get, runtime};
+use common::{body_text, get, runtime, runtime_reaching_loopback};
 use tokio::net::TcpListener;
 use wafer_runtime::{ExecutionStatus, Failure, Limits, OutboundPolicy, truncation_notice};
 
@@ -62,7 +62,7 @@ async fn silent_upstream() -> u16 {
 /// wall-clock timer must.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guest_waiting_on_a_silent_upstream_times_out_on_the_wall_clock() {
-    let rt = runtime();
+    let rt = runtime_reaching_loopback();
     let outbound = rt.deploy("outbound").await;
     let port = silent_upstream().await;
     let policy = OutboundPolicy::allow([format!("127.0.0.1:{port}")]);

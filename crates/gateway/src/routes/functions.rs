@@ -17,6 +17,7 @@ use crate::models::{Function, FunctionList, RuntimeList, SpecificationList};
 use crate::openapi::schemas::{
     BadRequest, Conflict, FunctionIdParam, ListParams, NotFound, Unauthorized,
 };
+use crate::outbound_hosts::check_outbound_hosts;
 use crate::params::{JsonBody, ListQuery, MissingId, checked_name, new_id};
 use crate::routes::no_content;
 use crate::runtimes::{DEFAULT_SPECIFICATION, check_runtime, specification};
@@ -211,6 +212,7 @@ fn apply(function: &mut StoredFunction, body: FunctionBody, creating: bool) -> A
     function.fuel = body.fuel.or(function.fuel);
     function.memory_mb = body.memory.or(function.memory_mb);
     if let Some(hosts) = body.outbound_hosts {
+        check_outbound_hosts(&hosts)?;
         function.outbound_hosts = hosts;
     }
     function.reuse_instances = body.reuse_instances.unwrap_or(function.reuse_instances);

@@ -14,9 +14,24 @@ pub struct TestRuntime {
 }
 
 pub fn runtime() -> TestRuntime {
+    runtime_configured(|_| {})
+}
+
+/// A runtime whose configuration `configure` adjusts.
+pub fn runtime_configured(configure: impl FnOnce(&mut RuntimeConfig)) -> TestRuntime {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let runtime = Runtime::new(RuntimeConfig::new(dir.path())).expect("runtime starts");
+    let mut config = RuntimeConfig::new(dir.path());
+    configure(&mut config);
+    let runtime = Runtime::new(config).expect("runtime starts");
     TestRuntime { runtime, dir }
+}
+
+/// A runtime whose guests may call the test's upstream servers on 127.0.0.1, which outbound
+/// calls may not reach by default.
+pub fn runtime_reaching_loopback() -> TestRuntime {
+    runtime_configured(|config| {
+        config.outbound.allow_private = vec!["127.0.0.1/32".parse().expect("address range")];
+    })
 }
 
 impl TestRuntime {

@@ -1,6 +1,11 @@
 //! Makes an outgoing HTTP GET (with `wasi:http`) to `?url=...` and answers with the upstream's
 //! status and body as JSON: `{"status": 200, "body": "..."}`. A request that fails is a 502 with
 //! `{"error": "..."}`; a missing or malformed `url` is a 400.
+//!
+//! To exercise the host's outbound limits it can also repeat the GET (`&repeat=N`, one after
+//! the other), send several at once before reading any (`&together=N`), and follow redirects
+//! itself as a browser's `fetch` does (`&follow=1`, up to five hops, each a new request); it
+//! answers with the last response.
 
 use std::convert::Infallible;
 
@@ -8,17 +13,22 @@ use serde::Serialize;
 use wafer_guest::{Context, Response};
 use wasip2::http::outgoing_handler;
 use wasip2::http::types::{
-    Fields, IncomingBody, IncomingResponse, Method, OutgoingRequest, Scheme,
+    Fields, FutureIncomingResponse, IncomingBody, IncomingResponse, Method, OutgoingRequest, Scheme,
 };
 use wasip2::io::streams::StreamError;
 
 /// How much to ask the body stream for at a time.
 const READ_CHUNK: u64 = 64 * 1024;
 
+/// Redirects followed with `&follow=1`.
+const MAX_REDIRECTS: usize = 5;
+
 #[derive(Serialize)]
 struct Upstream {
     status: u16,
     body: String,
+    #[serde(skip)]
+    location: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -27,18 +37,63 @@ struct Failure {
 }
 
 fn handler(ctx: Context) -> Result<Response, Infallible> {
-    let target = match ctx.req.query().get("url").ok_or("missing ?url=") {
-        Ok(url) => Target::parse(url),
-        Err(err) => Err(err.to_owned()),
-    };
-    let response = match target {
+    let response = match Plan::read(&ctx) {
         Err(error) => ctx.res.json(&Failure { error }).with_status(400),
-        Ok(target) => match get(&target) {
+        Ok(plan) => match plan.run() {
             Ok(upstream) => ctx.res.json(&upstream),
             Err(error) => ctx.res.json(&Failure { error }).with_status(502),
         },
     };
     Ok(response)
+}
+
+/// What the query asks for.
+struct Plan {
+    target: Target,
+    repeat: usize,
+    together: usize,
+    follow: bool,
+}
+
+impl Plan {
+    fn read(ctx: &Context) -> Result<Self, String> {
+        let query = ctx.req.query();
+        let url = query.get("url").ok_or("missing ?url=")?;
+        let count = |name: &str| -> Result<usize, String> {
+            query.get(name).map_or(Ok(1), |n| {
+                n.parse()
+                    .map_err(|_| format!("?{name}= must be a number, not {n:?}"))
+            })
+        };
+        Ok(Self {
+            target: Target::parse(url)?,
+            repeat: count("repeat")?,
+            together: count("together")?,
+            follow: query.get("follow") == Some("1"),
+        })
+    }
+
+    fn run(&self) -> Result<Upstream, String> {
+        let mut last = None;
+        for _ in 0..self.repeat {
+            let pending: Vec<_> = (0..self.together)
+                .map(|_| send(&self.target))
+                .collect::<Result<_, _>>()?;
+            for request in pending {
+                last = Some(receive(request)?);
+            }
+        }
+        let mut upstream = last.ok_or("nothing was requested")?;
+        if self.follow {
+            for _ in 0..MAX_REDIRECTS {
+                let Some(location) = upstream.location.take() else {
+                    break;
+                };
+                upstream = receive(send(&Target::parse(&location)?)?)?;
+            }
+        }
+        Ok(upstream)
+    }
 }
 
 /// The parts of an absolute URL that `wasi:http` wants separately.
@@ -77,8 +132,8 @@ impl Target {
     }
 }
 
-/// Sends a GET to `target` and reads the whole response.
-fn get(target: &Target) -> Result<Upstream, String> {
+/// Sends a GET to `target`.
+fn send(target: &Target) -> Result<FutureIncomingResponse, String> {
     let request = OutgoingRequest::new(Fields::new());
     // The setters only refuse syntactically invalid values.
     request
@@ -94,7 +149,11 @@ fn get(target: &Target) -> Result<Upstream, String> {
         .set_path_with_query(Some(&target.path_with_query))
         .map_err(|()| format!("invalid path {:?}", target.path_with_query))?;
 
-    let pending = outgoing_handler::handle(request, None).map_err(|err| err.to_string())?;
+    outgoing_handler::handle(request, None).map_err(|err| err.to_string())
+}
+
+/// Waits for a sent request's response and reads all of it.
+fn receive(pending: FutureIncomingResponse) -> Result<Upstream, String> {
     pending.subscribe().block();
     let response = pending
         .get()
@@ -102,10 +161,17 @@ fn get(target: &Target) -> Result<Upstream, String> {
         .map_err(|()| "the response was already taken")?
         .map_err(|err| err.to_string())?;
     let status = response.status();
+    let location = (300..400).contains(&status).then(|| {
+        let values = response.headers().get("location");
+        values
+            .first()
+            .map(|value| String::from_utf8_lossy(value).into_owned())
+    });
     let body = read_body(&response)?;
     Ok(Upstream {
         status,
         body: String::from_utf8_lossy(&body).into_owned(),
+        location: location.flatten(),
     })
 }
 
