@@ -15,6 +15,7 @@ mod invoke;
 mod models;
 mod openapi;
 mod params;
+mod private_files;
 mod routes;
 mod runtimes;
 mod schedule;
@@ -23,6 +24,7 @@ mod state;
 mod worker;
 
 pub use auth::{ALL_SCOPES, mint_jwt};
+pub use bootstrap::{JWT_SECRET_FILE, MASTER_KEY_FILE, MIN_SECRET_LEN};
 pub use config::{FunctionDefaults, GatewayConfig};
 pub use error::{API_VERSION, ApiError};
 pub use server::{RunningServer, start};
