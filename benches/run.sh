@@ -341,7 +341,7 @@ if want http; then
 
     if want_target W1 || want_target W2 || want_target JS || want_target PY || want_target JSR || want_target PYR; then
         PORT_W=$((PORT_BASE + 2))
-        ADMIN_KEY="bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+        ADMIN_KEY="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
         WAFER_ADMIN_KEY=$ADMIN_KEY WAFER_DATA_DIR=$TMP/wafer-data WAFER_LISTEN=$HOST:$PORT_W \
             "$WAFER" serve >"$TMP/wafer-serve.log" 2>&1 &
         PID_W=$!; PIDS+=("$PID_W")

@@ -180,7 +180,7 @@ SERVERS = []
 class Server:
     def __init__(self, args, name, data_dir=None):
         self.wafer, self.port = args.wafer, args.port
-        self.key = "bench-" + secrets.token_hex(12)
+        self.key = "bench-" + secrets.token_hex(16)
         self.data_dir = data_dir or os.path.join(args.workdir, name)
         self.log_path = os.path.join(args.workdir, f"{name}.log")
         self.proc = None

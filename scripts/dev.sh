@@ -12,7 +12,7 @@ cargo build --release --target wasm32-wasip2 --manifest-path guest-examples/rust
 
 PORT="${PORT:-8080}"
 API="http://127.0.0.1:${PORT}/v1"
-export WAFER_ADMIN_KEY="${WAFER_ADMIN_KEY:-dev-admin-key-change-me}"
+export WAFER_ADMIN_KEY="${WAFER_ADMIN_KEY:-dev-admin-key-change-me-0123456789abcdef}"
 export WAFER_DATA_DIR="${WAFER_DATA_DIR:-.wafer}"
 
 ./target/debug/wafer serve --listen "127.0.0.1:${PORT}" &

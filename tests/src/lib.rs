@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 use wafer_gateway::{GatewayConfig, RunningServer};
 
-pub const ADMIN_KEY: &str = "e2e-admin-key-0123456789abcdef";
+pub const ADMIN_KEY: &str = "e2e-admin-key-0123456789abcdef0123456789";
 
 /// The runtime of the functions `create_function` makes: the Rust examples'.
 pub const RUST_RUNTIME: &str = "rust-wasi-0.2";
@@ -63,7 +63,7 @@ pub fn config(dir: &Path) -> GatewayConfig {
     let mut config = GatewayConfig::new(dir);
     config.listen = "127.0.0.1:0".parse().expect("loopback address");
     config.admin_key = Some(ADMIN_KEY.to_owned());
-    config.secret = Some("e2e-jwt-secret".to_owned());
+    config.secret = Some("e2e-jwt-secret-0123456789abcdef0123456789".to_owned());
     config.engine.max_concurrent_instances = 64;
     config
 }

@@ -25,12 +25,26 @@ pub struct ServeArgs {
     /// Public URL of this server, as clients reach it (defaults to http://{listen}).
     #[arg(long, env = "WAFER_PUBLIC_URL")]
     public_url: Option<String>,
-    /// Admin key of the default project (generated and printed on first start when unset).
+    /// Admin key of the default project, at least 32 characters (generated and printed on
+    /// first start when unset). Make one with `openssl rand -hex 32`.
     #[arg(long, env = "WAFER_ADMIN_KEY", hide_env_values = true)]
     admin_key: Option<String>,
-    /// Secret that signs user JWTs (generated and kept in the data directory when unset).
+    /// Secret that signs user JWTs, at least 32 bytes (generated and kept in the data
+    /// directory as `jwt-secret` when unset).
     #[arg(long, env = "WAFER_SECRET", hide_env_values = true)]
     secret: Option<String>,
+    /// Key that encrypts secret variables at rest, as 64 hex digits (`openssl rand -hex 32`).
+    /// When unset, read from --master-key-file, or from `master-key` in the data directory
+    /// (created on first start: back it up, secrets cannot be read without it).
+    #[arg(long, env = "WAFER_MASTER_KEY", hide_env_values = true)]
+    master_key: Option<String>,
+    /// File holding the master key (64 hex digits).
+    #[arg(long, env = "WAFER_MASTER_KEY_FILE", conflicts_with = "master_key")]
+    master_key_file: Option<PathBuf>,
+    /// Rotation: a file holding the key secret variables were sealed under until now. At
+    /// start they are sealed again under the current key; the old key is then not needed.
+    #[arg(long, env = "WAFER_PREVIOUS_MASTER_KEY_FILE", value_delimiter = ',')]
+    previous_master_key_file: Vec<PathBuf>,
     /// Default memory limit of a function, in MiB (a function's own setting wins).
     #[arg(long, env = "WAFER_MEMORY_MB", default_value_t = 512)]
     memory_mb: u32,
@@ -200,6 +214,9 @@ impl ServeArgs {
         config.public_url = self.public_url;
         config.admin_key = self.admin_key;
         config.secret = self.secret;
+        config.master_key = self.master_key;
+        config.master_key_file = self.master_key_file;
+        config.previous_master_key_files = self.previous_master_key_file;
         config.function_defaults.memory_mb = self.memory_mb;
         config.function_defaults.fuel = self.fuel;
         config.function_defaults.max_response_bytes = self.max_response_bytes;

@@ -81,16 +81,16 @@ pub fn chunk_path(state: &AppState, deployment_id: &str, index: u32) -> PathBuf 
     upload_dir(state, deployment_id).join(index.to_string())
 }
 
-/// Writes a file under a temporary name and renames it into place, so readers (the build,
-/// a download, the next start) never see half a file.
+/// Writes a file (0600, in directories made 0700) under a temporary name and renames it into
+/// place, so readers (the build, a download, the next start) never see half a file.
 pub async fn write_atomically(path: PathBuf, bytes: bytes::Bytes) -> io::Result<()> {
     tokio::task::spawn_blocking(move || {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            crate::private_files::create_dir(dir)?;
         }
         // Unique per writer: the same chunk may be sent twice at once.
         let temporary = path.with_extension(format!("tmp-{}", unique_id()));
-        let written = std::fs::File::create(&temporary).and_then(|mut file| {
+        let written = crate::private_files::create_file(&temporary).and_then(|mut file| {
             file.write_all(&bytes)?;
             file.sync_all()
         });

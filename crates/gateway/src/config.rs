@@ -168,6 +168,13 @@ pub struct GatewayConfig {
     pub secret: Option<String>,
     /// The bootstrap admin key of the `default` project. Generated and printed once when unset.
     pub admin_key: Option<String>,
+    /// The key that seals secret variables at rest, as 64 hex digits. When unset, it is read
+    /// from `master_key_file`, or from `data_dir/master-key` (created on first start).
+    pub master_key: Option<String>,
+    pub master_key_file: Option<PathBuf>,
+    /// Keys secret variables may still be sealed under (rotation): at start, what they open is
+    /// sealed again under the current key.
+    pub previous_master_key_files: Vec<PathBuf>,
     pub function_defaults: FunctionDefaults,
     /// The largest settings a function may ask for.
     pub function_caps: FunctionCaps,
@@ -225,6 +232,9 @@ impl GatewayConfig {
             base_domain: "functions.localhost".to_owned(),
             secret: None,
             admin_key: None,
+            master_key: None,
+            master_key_file: None,
+            previous_master_key_files: Vec::new(),
             function_defaults: FunctionDefaults::default(),
             function_caps: FunctionCaps::default(),
             max_concurrent_executions: 512,

@@ -18,6 +18,7 @@ mod models;
 mod openapi;
 mod outbound_hosts;
 mod params;
+mod private_files;
 mod routes;
 mod runtimes;
 mod schedule;
@@ -26,6 +27,7 @@ mod state;
 mod worker;
 
 pub use auth::{ALL_SCOPES, mint_jwt};
+pub use bootstrap::{JWT_SECRET_FILE, MASTER_KEY_FILE, MIN_SECRET_LEN};
 pub use config::{ConnectionLimits, FunctionCaps, FunctionDefaults, GatewayConfig, Retention};
 pub use error::{API_VERSION, ApiError};
 pub use server::{RunningServer, start};

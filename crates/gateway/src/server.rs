@@ -59,17 +59,20 @@ impl RunningServer {
 
 pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
     let data_dir = config.data_dir.clone();
-    std::fs::create_dir_all(&data_dir)
-        .with_context(|| format!("creating the data directory {}", data_dir.display()))?;
+    bootstrap::check_admin_key(config.admin_key.as_deref())?;
+    bootstrap::data_dir(&data_dir)?;
+    let jwt_secret = bootstrap::jwt_secret(&data_dir, config.secret.as_deref())?;
     let uploads_dir = data_dir.join("uploads");
-    std::fs::create_dir_all(&uploads_dir)?;
+    bootstrap::data_dir(&uploads_dir)?;
 
     let database: Arc<dyn MetadataStore> = Arc::new(
         SqliteStore::open(data_dir.join("wafer.db"))
             .await
             .context("opening the metadata database")?,
     );
-    let store: Arc<dyn MetadataStore> = Arc::new(CachedStore::new(database, config.metadata_cache));
+    let sealed = bootstrap::seal_secrets(&config, database).await?;
+    let store: Arc<dyn MetadataStore> =
+        Arc::new(CachedStore::new(Arc::new(sealed), config.metadata_cache));
     let new_admin_key = bootstrap::admin_key(store.as_ref(), config.admin_key.as_deref()).await?;
     let requeued = store.requeue_processing().await?;
     if requeued > 0 {
@@ -86,7 +89,6 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
         outbound: config.outbound.clone(),
         ..RuntimeConfig::new(data_dir.join("artifacts"))
     })?;
-    let jwt_secret = bootstrap::jwt_secret(&data_dir, config.secret.as_deref())?;
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -95,7 +95,7 @@ impl ArtifactStore {
         cranelift: &Engine,
         winch: Option<&Engine>,
     ) -> std::io::Result<Self> {
-        std::fs::create_dir_all(dir)?;
+        create_private_dir(dir)?;
         Ok(Self {
             inner: Arc::new(ArtifactStoreInner {
                 dir: dir.to_owned(),
@@ -209,6 +209,17 @@ fn checksum(bytes: &[u8]) -> String {
     format!("{:032x}", XxHash3_128::oneshot(bytes))
 }
 
+/// Creates the artifact directory readable by the server's user only (0700), whatever the
+/// umask; the files in it are created 0600 by `tempfile`.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Writes through a `tempfile` (created 0600) renamed into place.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut file = tempfile::NamedTempFile::new_in(dir)?;

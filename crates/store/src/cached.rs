@@ -532,4 +532,19 @@ impl MetadataStore for CachedStore {
         );
         Ok(variables)
     }
+
+    async fn secret_variables(&self) -> Result<Vec<Variable>> {
+        self.inner.secret_variables().await
+    }
+
+    async fn master_key_check(&self) -> Result<Option<String>> {
+        self.inner.master_key_check().await
+    }
+
+    async fn reseal_variables(&self, variables: Vec<Variable>, key_check: String) -> Result<()> {
+        let result = self.inner.reseal_variables(variables, key_check).await;
+        self.written();
+        self.variables.invalidate_all();
+        result
+    }
 }

@@ -98,6 +98,11 @@ pub enum StoreError {
     #[error("migration failed: {0}")]
     Migration(String),
 
+    /// A secret variable could not be sealed or opened, or the master key does not open this
+    /// database's secrets. → 500 `general_unknown`; at start, a refusal to start.
+    #[error("{0}")]
+    Sealing(String),
+
     /// The store or its batching writer has shut down.
     #[error("the store is closed")]
     Closed,

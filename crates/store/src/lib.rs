@@ -12,6 +12,9 @@
 //! It must not speak HTTP or know wasmtime: the gateway translates requests into calls on
 //! [`MetadataStore`] and maps [`StoreError`]s to Appwrite errors; the runtime never calls it.
 //!
+//! [`SealedStore`] wraps any backend so that secret variables are stored sealed (encrypted) under a
+//! [`MasterKey`] kept outside the database, and read back in plaintext.
+//!
 //! [`CachedStore`] wraps any backend with a read-through cache of the records every request reads
 //! (keys, projects, functions, deployments, variables), invalidated by its own writes.
 //!
@@ -38,6 +41,7 @@ mod error;
 mod ids;
 mod models;
 pub mod query;
+mod sealed;
 mod sqlite;
 mod store;
 mod time;
@@ -51,6 +55,7 @@ pub use models::{
     ExecutionTrigger, Function, ListParams, Page, Project, QueuedCounts, Variable,
 };
 pub use query::QueryError;
+pub use sealed::{MasterKey, MasterKeyError, SealedStore, SealingReport};
 pub use sqlite::{SqliteConfig, SqliteStore, hash_secret};
 pub use store::MetadataStore;
 pub use time::Timestamp;

@@ -230,4 +230,17 @@ pub trait MetadataStore: Send + Sync + 'static {
         project_id: &str,
         function_id: &str,
     ) -> Result<Vec<Variable>>;
+
+    // ----- sealing of secret variables (for [`SealedStore`](crate::SealedStore)) -----
+    //
+    // A backend stores values as it is given them; `SealedStore`, wrapped around any backend,
+    // seals secret values before they get here and opens them on the way out.
+
+    /// Every secret variable of every project, values as stored.
+    async fn secret_variables(&self) -> Result<Vec<Variable>>;
+    /// The master-key check record, if secrets were ever sealed in this database.
+    async fn master_key_check(&self) -> Result<Option<String>>;
+    /// Replaces the stored values of `variables` (found by project, function and id; nothing
+    /// else changes) and the master-key check, in one transaction.
+    async fn reseal_variables(&self, variables: Vec<Variable>, key_check: String) -> Result<()>;
 }

@@ -40,7 +40,7 @@ pub(super) fn read_source(dir: &Path, chunks: u32, expected: u64) -> Result<Vec<
 fn assemble(dir: &Path, chunks: u32) -> Result<(), String> {
     let temporary = dir.join(format!("{SOURCE_FILE}.assembling"));
     let copy = || -> Result<(), String> {
-        let mut out = std::fs::File::create(&temporary)
+        let mut out = crate::private_files::create_file(&temporary)
             .map_err(|error| format!("The upload cannot be assembled ({error})."))?;
         for index in 0..chunks {
             let mut chunk = std::fs::File::open(dir.join(index.to_string())).map_err(|error| {

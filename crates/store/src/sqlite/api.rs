@@ -352,6 +352,19 @@ impl MetadataStore for SqliteStore {
         self.read(move |c| variables::all(c, &project_id, &function_id))
             .await
     }
+
+    async fn secret_variables(&self) -> Result<Vec<Variable>> {
+        self.read(variables::all_secret).await
+    }
+
+    async fn master_key_check(&self) -> Result<Option<String>> {
+        self.read(variables::master_key_check).await
+    }
+
+    async fn reseal_variables(&self, variables: Vec<Variable>, key_check: String) -> Result<()> {
+        self.write(move |c| variables::reseal(c, &variables, &key_check))
+            .await
+    }
 }
 
 /// Owned copies of a `(project, function, record)` id triple, to move into a blocking task.

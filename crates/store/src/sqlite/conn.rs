@@ -20,6 +20,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/002_partial_queue_index.sql")),
     M::up(include_str!("../../migrations/003_reuse_instances.sql")),
     M::up(include_str!("../../migrations/004_queued_by_function.sql")),
+    M::up(include_str!("../../migrations/005_master_key_check.sql")),
 ];
 
 /// Statements prepared once per connection and reused (list queries vary, so keep a few dozen).
@@ -27,6 +28,7 @@ const STATEMENT_CACHE: usize = 64;
 
 /// Opens the writer connection, switches the database to WAL and brings the schema up to date.
 pub(crate) fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connection> {
+    make_private(path).map_err(StoreError::backend)?;
     let mut conn = Connection::open(path)?;
     configure(&conn, busy_timeout)?;
     let mode: String =
@@ -37,6 +39,40 @@ pub(crate) fn open_writer(path: &Path, busy_timeout: Duration) -> Result<Connect
     }
     migrate(&mut conn)?;
     Ok(conn)
+}
+
+/// Creates the database file readable by its owner only (0600), whatever the umask, and
+/// narrows an existing one and its `-wal`/`-shm` files to that. SQLite gives the `-wal` and
+/// `-shm` files it creates the database file's mode.
+#[cfg(unix)]
+fn make_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    if path.as_os_str() == ":memory:" || path.as_os_str().is_empty() {
+        return Ok(());
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let Ok(metadata) = std::fs::metadata(&file) else {
+            continue;
+        };
+        if metadata.permissions().mode() & 0o777 != 0o600 {
+            tracing::info!(file = %Path::new(&file).display(), "narrowing the database file's mode to 0600");
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn make_private(_path: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Opens a reader connection. `query_only` makes an accidental write through it fail loudly.

@@ -168,3 +168,58 @@ pub(crate) fn all(conn: &Connection, project_id: &str, function_id: &str) -> Res
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(variables)
 }
+
+/// Every secret variable of every project, values as stored.
+pub(crate) fn all_secret(conn: &Connection) -> Result<Vec<Variable>> {
+    let sql = format!("SELECT {COLUMNS} FROM variables WHERE secret = 1 ORDER BY project_id, id");
+    let mut statement = conn.prepare_cached(&sql)?;
+    let variables = statement
+        .query_map([], from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(variables)
+}
+
+pub(crate) fn master_key_check(conn: &Connection) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT sealed FROM master_key_check WHERE id = 1")?
+        .query_row([], |row| row.get(0))
+        .optional()?)
+}
+
+/// Replaces the stored values of `variables` (leaving `updated_at` alone: the values did not
+/// change, only their sealing) and the master-key check, in one transaction. Overwritten
+/// content is zeroed and the WAL emptied afterwards, so a value that was stored in plaintext
+/// does not linger in free pages or old WAL frames.
+pub(crate) fn reseal(conn: &mut Connection, variables: &[Variable], key_check: &str) -> Result<()> {
+    conn.pragma_update(None, "secure_delete", true)?;
+    let resealed = reseal_in_transaction(conn, variables, key_check);
+    let truncated = resealed.and_then(|()| {
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(Into::into)
+    });
+    conn.pragma_update(None, "secure_delete", false)?;
+    truncated
+}
+
+fn reseal_in_transaction(
+    conn: &mut Connection,
+    variables: &[Variable],
+    key_check: &str,
+) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    {
+        let mut update = tx.prepare_cached(
+            "UPDATE variables SET value = ?4 WHERE project_id = ?1 AND function_id = ?2 AND id = ?3",
+        )?;
+        for v in variables {
+            update.execute(params![v.project_id, v.function_id, v.id, v.value])?;
+        }
+    }
+    tx.prepare_cached(
+        "INSERT INTO master_key_check (id, sealed) VALUES (1, ?1) \
+         ON CONFLICT (id) DO UPDATE SET sealed = excluded.sealed",
+    )?
+    .execute([key_check])?;
+    tx.commit()?;
+    Ok(())
+}
