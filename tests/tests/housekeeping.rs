@@ -83,7 +83,8 @@ async fn abandoned_uploads_failed_sources_and_orphans_are_removed() {
     let uploads = server.data_dir().join("uploads");
 
     // The first of two chunks, and nothing more.
-    let form = Form::new().part("code", Part::bytes(vec![7u8; 1024]).file_name("code.wasm"));
+    const CHUNK: usize = 5 << 20;
+    let form = Form::new().part("code", Part::bytes(vec![7u8; CHUNK]).file_name("code.wasm"));
     let chunk = server
         .send(
             server
