@@ -223,7 +223,7 @@ async fn a_user_lists_only_their_own_executions() {
 // ----- browsers -----
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_browser_preflight_is_allowed_with_credentials() {
+async fn a_browser_preflight_from_any_origin_is_allowed_without_credentials() {
     let server = TestServer::start().await;
     let reply = server
         .send(
@@ -239,13 +239,11 @@ async fn a_browser_preflight_is_allowed_with_credentials() {
         )
         .await;
     assert!(reply.status.is_success(), "{}", reply.status);
-    assert_eq!(
-        reply.header("access-control-allow-origin"),
-        Some("http://localhost:3000")
-    );
+    assert_eq!(reply.header("access-control-allow-origin"), Some("*"));
     assert_eq!(
         reply.header("access-control-allow-credentials"),
-        Some("true")
+        None,
+        "an arbitrary origin is never allowed credentials"
     );
     let allowed = reply
         .header("access-control-allow-headers")
@@ -258,4 +256,36 @@ async fn a_browser_preflight_is_allowed_with_credentials() {
         .header("access-control-allow-methods")
         .unwrap_or_default();
     assert!(methods.contains("POST"), "{methods:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_origins_the_operator_trusts_are_allowed_credentials() {
+    let server = TestServer::start_with(|config| {
+        config.cors_allowed_origins = vec![reqwest::header::HeaderValue::from_static(
+            "https://app.example.com",
+        )];
+    })
+    .await;
+    let preflight = |origin: &'static str| {
+        server
+            .http
+            .request(Method::OPTIONS, server.url("/v1/functions"))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+    };
+    let trusted = server.send(preflight("https://app.example.com")).await;
+    assert_eq!(
+        trusted.header("access-control-allow-origin"),
+        Some("https://app.example.com")
+    );
+    assert_eq!(
+        trusted.header("access-control-allow-credentials"),
+        Some("true")
+    );
+    let stranger = server.send(preflight("https://evil.example")).await;
+    assert_eq!(
+        stranger.header("access-control-allow-origin"),
+        None,
+        "an origin the operator did not name is not allowed"
+    );
 }

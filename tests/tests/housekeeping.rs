@@ -137,3 +137,49 @@ async fn abandoned_uploads_failed_sources_and_orphans_are_removed() {
     );
     assert_eq!(kept.json()["status"], "failed");
 }
+
+fn artifact_files(server: &TestServer, artifact: &str) -> usize {
+    std::fs::read_dir(server.data_dir().join("artifacts"))
+        .expect("artifacts dir")
+        .flatten()
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with(artifact))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_function_removes_its_uploads_at_once_and_its_artifacts_soon_after() {
+    let server = TestServer::start_with(|config| {
+        config.retention.unused_artifact_age = Duration::ZERO;
+        config.retention.interval = Duration::from_millis(200);
+    })
+    .await;
+    let deployment = server.deploy_example("doomed", "hello", &["any"]).await;
+    let deployment_id = deployment["$id"].as_str().expect("id").to_owned();
+    let upload = server.data_dir().join("uploads").join(&deployment_id);
+    assert!(
+        upload.is_dir(),
+        "the upload is kept while the deployment lives"
+    );
+    let artifact = server
+        .send(server.admin(
+            Method::GET,
+            &format!("/v1/functions/doomed/deployments/{deployment_id}"),
+        ))
+        .await
+        .json()["buildLogs"]
+        .as_str()
+        .and_then(|log| log.rsplit("artifact ").next())
+        .map(|tail| tail.trim_end_matches('.').to_owned())
+        .expect("the build log names the artifact");
+    assert!(artifact_files(&server, &artifact) > 0, "{artifact}");
+
+    let deleted = server
+        .send(server.admin(Method::DELETE, "/v1/functions/doomed"))
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text());
+    assert!(!upload.exists(), "the upload goes with the function");
+    eventually("removing the unused artifact", || async {
+        artifact_files(&server, &artifact) == 0
+    })
+    .await;
+}

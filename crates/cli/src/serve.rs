@@ -64,6 +64,10 @@ pub struct ServeArgs {
         default_value_t = 128
     )]
     max_concurrency_per_function: usize,
+    /// Browser origins allowed to call the API with credentials (comma-separated, e.g.
+    /// `https://app.example.com`); by default every origin may call it, without credentials.
+    #[arg(long, env = "WAFER_CORS_ALLOW_ORIGIN", value_delimiter = ',')]
+    cors_allow_origin: Vec<http::HeaderValue>,
     /// Largest memory limit a function may ask for, in MiB (a larger `memory` is a 400).
     #[arg(long, env = "WAFER_MAX_FUNCTION_MEMORY_MB", default_value_t = wafer_runtime::EngineConfig::default().max_memory_bytes >> 20)]
     max_function_memory_mb: u64,
@@ -223,6 +227,7 @@ impl ServeArgs {
         config.max_concurrent_executions = self.max_concurrency;
         config.max_concurrent_per_function = self.max_concurrency_per_function;
         config.max_request_body_bytes = self.max_body_bytes;
+        config.cors_allowed_origins = self.cors_allow_origin;
         config.engine.max_memory_bytes = self.max_function_memory_mb << 20;
         config.function_caps.max_fuel = self.max_function_fuel;
         config.function_caps.max_timeout_secs = self.max_function_timeout_secs;

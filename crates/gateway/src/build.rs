@@ -239,7 +239,7 @@ async fn compile(state: &AppState, deployment: &mut Deployment) -> Result<String
     let wasm_size = unpacked.wasm.len() as u64;
     let compiled = state
         .runtime
-        .compile(unpacked.wasm)
+        .compile_in(&deployment.project_id, unpacked.wasm)
         .await
         .map_err(|error| error.to_string())?;
     deployment.artifact_id = compiled.artifact.as_str().to_owned();

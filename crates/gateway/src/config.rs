@@ -79,6 +79,10 @@ pub struct Retention {
     /// The uploaded source of a failed build is deleted after this long (its record and build
     /// log stay).
     pub failed_source_age: Duration,
+    /// A compiled artifact no deployment refers to is deleted once it is this old. A build
+    /// saves its artifact moments before its deployment refers to it, so this must be longer
+    /// than a build takes to record its result.
+    pub unused_artifact_age: Duration,
     /// Time between housekeeping passes.
     pub interval: Duration,
 }
@@ -91,6 +95,8 @@ impl Retention {
     /// Default of [`abandoned_upload_age`](Self::abandoned_upload_age) and
     /// [`failed_source_age`](Self::failed_source_age): one day.
     pub const DEFAULT_LEFTOVER_AGE: Duration = Duration::from_secs(24 * 3600);
+    /// Default of [`unused_artifact_age`](Self::unused_artifact_age): ten minutes.
+    pub const DEFAULT_UNUSED_ARTIFACT_AGE: Duration = Duration::from_secs(600);
     /// Default of [`interval`](Self::interval): ten minutes.
     pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(600);
 }
@@ -102,6 +108,7 @@ impl Default for Retention {
             executions_per_function: Some(Self::DEFAULT_EXECUTIONS_PER_FUNCTION),
             abandoned_upload_age: Self::DEFAULT_LEFTOVER_AGE,
             failed_source_age: Self::DEFAULT_LEFTOVER_AGE,
+            unused_artifact_age: Self::DEFAULT_UNUSED_ARTIFACT_AGE,
             interval: Self::DEFAULT_INTERVAL,
         }
     }
@@ -193,6 +200,9 @@ pub struct GatewayConfig {
     pub max_queued_per_project: u64,
     /// How far ahead `scheduledAt` may be.
     pub max_schedule_ahead: Duration,
+    /// Browser origins (`https://app.example.com`) allowed to call the API with credentials;
+    /// empty lets every origin call it without them.
+    pub cors_allowed_origins: Vec<http::HeaderValue>,
     /// How long records and leftovers are kept.
     pub retention: Retention,
     pub engine: EngineConfig,
@@ -244,6 +254,7 @@ impl GatewayConfig {
             max_queued_per_function: Self::DEFAULT_MAX_QUEUED_PER_FUNCTION,
             max_queued_per_project: Self::DEFAULT_MAX_QUEUED_PER_PROJECT,
             max_schedule_ahead: Self::DEFAULT_MAX_SCHEDULE_AHEAD,
+            cors_allowed_origins: Vec::new(),
             retention: Retention::default(),
             engine: EngineConfig::default(),
             deployment_cache_capacity: RuntimeConfig::DEFAULT_CACHE_CAPACITY,

@@ -1,6 +1,6 @@
 //! Housekeeping, so that nothing a tenant leaves behind stays for ever: execution records past
-//! their retention, abandoned chunked uploads, the sources of failed builds, and uploads whose
-//! deployment is gone. It runs at start and then at a fixed interval; every pass does bounded
+//! their retention, abandoned chunked uploads, the sources of failed builds, uploads whose
+//! deployment is gone, and compiled artifacts no deployment refers to. It runs at start and then at a fixed interval; every pass does bounded
 //! batches of work.
 
 use std::path::{Path, PathBuf};
@@ -24,6 +24,7 @@ pub struct Swept {
     pub abandoned_uploads: u64,
     pub failed_sources: u64,
     pub orphaned_uploads: u64,
+    pub unused_artifacts: u64,
 }
 
 /// Runs a pass at start and then every `config.retention.interval` until `stop`.
@@ -57,7 +58,36 @@ pub async fn sweep(state: &AppState) -> Result<Swept, StoreError> {
             drain(|| state.store.trim_executions(keep, DELETE_BATCH)).await?;
     }
     sweep_uploads(state, &mut swept).await?;
+    swept.unused_artifacts = sweep_artifacts(state).await?;
     Ok(swept)
+}
+
+/// Deletes compiled artifacts no deployment of any project refers to (their function or
+/// deployment was deleted).
+async fn sweep_artifacts(state: &AppState) -> Result<u64, StoreError> {
+    let runtime = state.runtime.clone();
+    let stored = tokio::task::spawn_blocking(move || runtime.stored_artifacts())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    if stored.is_empty() {
+        return Ok(0);
+    }
+    let in_use = state.store.artifacts_in_use().await?;
+    let now = SystemTime::now();
+    let mut removed = 0;
+    for (artifact, written) in stored {
+        let age = now.duration_since(written).unwrap_or_default();
+        if in_use.contains(artifact.as_str()) || age < state.config.retention.unused_artifact_age {
+            continue;
+        }
+        match state.runtime.remove_artifact(&artifact) {
+            Ok(()) => removed += 1,
+            Err(error) => tracing::warn!(%artifact, %error, "could not remove an unused artifact"),
+        }
+    }
+    Ok(removed)
 }
 
 /// Repeats a batched delete until a batch comes back short.

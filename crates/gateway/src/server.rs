@@ -12,6 +12,7 @@ use anyhow::Context;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use tokio::sync::{Notify, watch};
@@ -134,11 +135,21 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
     })
 }
 
+/// The API authenticates with headers, never cookies, so any origin may call it without
+/// credentials. Browsers send credentials (as Appwrite's web SDK does) only to the origins the
+/// operator trusts; an arbitrary origin is never answered with
+/// `Access-Control-Allow-Credentials`.
+fn cors_origins(cors: CorsLayer, trusted: &[HeaderValue]) -> CorsLayer {
+    if trusted.is_empty() {
+        return cors.allow_origin(AllowOrigin::any());
+    }
+    cors.allow_origin(AllowOrigin::list(trusted.iter().cloned()))
+        .allow_credentials(true)
+}
+
 fn router(state: AppState) -> Router {
     let body_limit = state.config.max_request_body_bytes;
-    let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::mirror_request())
-        .allow_credentials(true)
+    let cors = cors_origins(CorsLayer::new(), &state.config.cors_allowed_origins)
         .allow_methods(AllowMethods::mirror_request())
         .allow_headers(AllowHeaders::mirror_request())
         .expose_headers([

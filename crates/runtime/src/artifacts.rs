@@ -21,9 +21,10 @@ use wasmtime::component::Component;
 
 use crate::deploy::Tier;
 
-/// The content hash of a component: the SHA-256 of its `.wasm` bytes, in lower-case hex. It
-/// names the component's files on disk (the source and its compiled artifacts), so identical
-/// uploads share one compiled artifact whatever deployments they belong to.
+/// The content hash of a component: the SHA-256 of its `.wasm` bytes (within a scope, see
+/// [`ArtifactHash::scoped`]), in lower-case hex. It names the component's files on disk (the
+/// source and its compiled artifacts), so identical uploads in one scope share one compiled
+/// artifact whatever deployments they belong to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ArtifactHash(String);
 
@@ -31,6 +32,20 @@ impl ArtifactHash {
     /// The hash of a component's bytes.
     pub fn of(bytes: &[u8]) -> Self {
         Self(hex::encode(Sha256::digest(bytes)))
+    }
+
+    /// The hash of a component's bytes within `scope`: uploads share an artifact only within
+    /// their scope, so one scope cannot tell (from a reused artifact, its hash or how fast a
+    /// compile was) what another uploaded. The empty scope is [`ArtifactHash::of`].
+    pub fn scoped(scope: &str, bytes: &[u8]) -> Self {
+        if scope.is_empty() {
+            return Self::of(bytes);
+        }
+        let mut hasher = Sha256::new();
+        hasher.update((scope.len() as u64).to_le_bytes());
+        hasher.update(scope.as_bytes());
+        hasher.update(bytes);
+        Self(hex::encode(hasher.finalize()))
     }
 
     /// Accepts only a well-formed hash, so a hash can never name a path outside the store.
@@ -127,6 +142,35 @@ impl ArtifactStore {
         let mut path = self.compiled_path(id, tier).into_os_string();
         path.push(".xxh3");
         path.into()
+    }
+
+    /// Every artifact with a stored source, and when that source was written.
+    pub(crate) fn list(&self) -> std::io::Result<Vec<(ArtifactHash, std::time::SystemTime)>> {
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(&self.inner.dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(hash) = name
+                .to_str()
+                .and_then(|name| name.strip_suffix(".wasm"))
+                .and_then(ArtifactHash::parse)
+            else {
+                continue;
+            };
+            found.push((hash, entry.metadata()?.modified()?));
+        }
+        Ok(found)
+    }
+
+    /// Deletes every file of an artifact: its compiled tiers first, its source last, so an
+    /// interrupted removal leaves nothing that would be trusted.
+    pub(crate) fn remove(&self, id: &ArtifactHash) -> std::io::Result<()> {
+        self.remove_compiled(id, Tier::Winch)?;
+        self.remove_compiled(id, Tier::Cranelift)?;
+        match std::fs::remove_file(self.source_path(id)) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error),
+            _ => Ok(()),
+        }
     }
 
     pub(crate) fn has_source(&self, id: &ArtifactHash) -> bool {

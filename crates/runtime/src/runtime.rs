@@ -234,9 +234,19 @@ impl Runtime {
     /// Validates and compiles a deployment, keeping the `.wasm` and the compiled artifact on
     /// disk. Compiling the same bytes again reuses the artifact.
     pub async fn compile(&self, bytes: Vec<u8>) -> Result<CompiledDeployment, CompileError> {
+        self.compile_in("", bytes).await
+    }
+
+    /// Like [`compile`](Self::compile), sharing compiled artifacts only with uploads of the same
+    /// `scope` ([`ArtifactHash::scoped`]).
+    pub async fn compile_in(
+        &self,
+        scope: &str,
+        bytes: Vec<u8>,
+    ) -> Result<CompiledDeployment, CompileError> {
         check_binary_kind(&bytes)?;
         let started = Instant::now();
-        let artifact = ArtifactHash::of(&bytes);
+        let artifact = ArtifactHash::scoped(scope, &bytes);
         let (prepared, compiled) = match self.deployer.load(&artifact).await {
             Ok(prepared) => (prepared, false),
             Err(_) => (self.deployer.compile(artifact.clone(), bytes).await?, true),
@@ -250,6 +260,18 @@ impl Runtime {
             tier,
             duration: started.elapsed(),
         })
+    }
+
+    /// Every stored artifact, with when its source was written.
+    pub fn stored_artifacts(&self) -> std::io::Result<Vec<(ArtifactHash, std::time::SystemTime)>> {
+        self.deployer.artifacts.list()
+    }
+
+    /// Deletes an artifact's files and forgets its in-memory copy. Invocations already running
+    /// finish; later ones are refused as not stored.
+    pub fn remove_artifact(&self, artifact: &ArtifactHash) -> std::io::Result<()> {
+        self.evict(artifact);
+        self.deployer.artifacts.remove(artifact)
     }
 
     /// Forgets the in-memory copy of a deployment (its files stay).

@@ -251,7 +251,7 @@ impl MetadataStore for CachedStore {
         result
     }
 
-    async fn delete_function(&self, project_id: &str, id: &str) -> Result<()> {
+    async fn delete_function(&self, project_id: &str, id: &str) -> Result<Vec<Deployment>> {
         let result = self.inner.delete_function(project_id, id).await;
         self.forget_function(project_id, id);
         result

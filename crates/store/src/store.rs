@@ -68,8 +68,9 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// logging, entrypoint, commands, scopes, specification, fuel, memory_mb, outbound_hosts,
     /// reuse_instances, next_schedule_at. The deployment fields are managed by the deployment methods.
     async fn update_function(&self, project_id: &str, function: Function) -> Result<Function>;
-    /// Deletes the function with its deployments, executions and variables.
-    async fn delete_function(&self, project_id: &str, id: &str) -> Result<()>;
+    /// Deletes the function with its deployments, executions and variables; returns the
+    /// deployments it had, whose uploaded and compiled files the caller removes.
+    async fn delete_function(&self, project_id: &str, id: &str) -> Result<Vec<Deployment>>;
     /// `search` matches id, name and runtime.
     async fn list_functions(&self, project_id: &str, params: &ListParams)
     -> Result<Page<Function>>;

@@ -160,7 +160,7 @@ fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|value| !value.is_empty())
 }
 
-async fn remove_upload_dir(state: &AppState, deployment_id: &str) {
+pub(crate) async fn remove_upload_dir(state: &AppState, deployment_id: &str) {
     let dir = build::upload_dir(state, deployment_id);
     if let Err(error) = tokio::fs::remove_dir_all(&dir).await
         && error.kind() != std::io::ErrorKind::NotFound

@@ -19,6 +19,7 @@ use crate::openapi::schemas::{
 };
 use crate::outbound_hosts::check_outbound_hosts;
 use crate::params::{JsonBody, ListQuery, MissingId, checked_name, new_id};
+use crate::routes::deployments::remove_upload_dir;
 use crate::routes::no_content;
 use crate::runtimes::{DEFAULT_SPECIFICATION, check_runtime, specification};
 use crate::schedule;
@@ -464,10 +465,15 @@ async fn remove(
 ) -> ApiResult<impl IntoResponse> {
     caller.require("functions.write")?;
     find(state.store.as_ref(), &caller.project_id, &function_id).await?;
-    state
+    let deployments = state
         .store
         .delete_function(&caller.project_id, &function_id)
         .await?;
+    // Their compiled artifacts may be shared within the project: housekeeping removes those
+    // no deployment refers to any more.
+    for deployment in deployments {
+        remove_upload_dir(&state, &deployment.id).await;
+    }
     Ok(no_content())
 }
 

@@ -258,7 +258,7 @@ impl MetadataStore for SealedStore {
         self.inner.update_function(project_id, function).await
     }
 
-    async fn delete_function(&self, project_id: &str, id: &str) -> Result<()> {
+    async fn delete_function(&self, project_id: &str, id: &str) -> Result<Vec<Deployment>> {
         self.inner.delete_function(project_id, id).await
     }
 

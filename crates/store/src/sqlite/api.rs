@@ -94,7 +94,7 @@ impl MetadataStore for SqliteStore {
         self.write(move |c| functions::update(c, function)).await
     }
 
-    async fn delete_function(&self, project_id: &str, id: &str) -> Result<()> {
+    async fn delete_function(&self, project_id: &str, id: &str) -> Result<Vec<Deployment>> {
         let (project_id, id) = (project_id.to_owned(), id.to_owned());
         self.write(move |c| functions::delete(c, &project_id, &id))
             .await

@@ -6,7 +6,7 @@ use super::list;
 use super::projects::require_project;
 use super::rows::{json_col, opt_enum_col, to_json};
 use crate::error::{Entity, Result, StoreError};
-use crate::models::{Function, ListParams, Page};
+use crate::models::{Deployment, Function, ListParams, Page};
 use crate::query::{Collection, SqlValue};
 use crate::time::Timestamp;
 
@@ -150,16 +150,26 @@ pub(crate) fn update(conn: &mut Connection, f: Function) -> Result<Function> {
 }
 
 /// Deletes the function; its deployments, chunks, executions and variables go with it through
-/// `ON DELETE CASCADE`.
-pub(crate) fn delete(conn: &mut Connection, project_id: &str, id: &str) -> Result<()> {
-    let deleted = conn
+/// `ON DELETE CASCADE`. Returns the deployments it had, whose files the caller removes.
+pub(crate) fn delete(conn: &mut Connection, project_id: &str, id: &str) -> Result<Vec<Deployment>> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let sql = format!(
+        "SELECT {} FROM deployments WHERE project_id = ?1 AND function_id = ?2",
+        super::deployments::COLUMNS
+    );
+    let deployments = tx
+        .prepare_cached(&sql)?
+        .query_map([project_id, id], super::deployments::from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let deleted = tx
         .prepare_cached("DELETE FROM functions WHERE project_id = ?1 AND id = ?2")?
         .execute([project_id, id])?;
     if deleted == 0 {
         return Err(StoreError::not_found(Entity::Function, id));
     }
+    tx.commit()?;
     tracing::debug!(project = project_id, function = id, "function deleted");
-    Ok(())
+    Ok(deployments)
 }
 
 pub(crate) fn list_plan(project_id: &str, params: &ListParams) -> Result<crate::query::ListPlan> {
