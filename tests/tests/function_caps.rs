@@ -109,3 +109,28 @@ async fn a_function_has_at_most_the_servers_number_of_variables() {
         .await;
     assert_refused_naming(&third, "max_variables");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_servers_memory_budget_fails_the_execution_that_would_exceed_it() {
+    let server =
+        TestServer::start_with(|config| config.sandbox_memory_budget_bytes = Some(48 << 20)).await;
+    server.deploy_example("bomb", "memory-bomb", &[]).await;
+    server.deploy_example("hello", "hello", &[]).await;
+    let bomb = server
+        .execute("bomb", json!({"method": "GET"}))
+        .await
+        .json();
+    assert_eq!(bomb["status"], "failed", "{bomb}");
+    assert!(
+        bomb["errors"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Server memory budget exceeded"),
+        "{bomb}"
+    );
+    let hello = server
+        .execute("hello", json!({"method": "GET"}))
+        .await
+        .json();
+    assert_eq!(hello["status"], "completed", "{hello}");
+}

@@ -71,6 +71,10 @@ pub struct ServeArgs {
     /// Largest memory limit a function may ask for, in MiB (a larger `memory` is a 400).
     #[arg(long, env = "WAFER_MAX_FUNCTION_MEMORY_MB", default_value_t = wafer_runtime::EngineConfig::default().max_memory_bytes >> 20)]
     max_function_memory_mb: u64,
+    /// Linear memory all running sandboxes together may hold, in MiB; a growth past it fails
+    /// that execution. Defaults to three quarters of the machine's memory; 0 sets no budget.
+    #[arg(long, env = "WAFER_SANDBOX_MEMORY_BUDGET_MB", default_value_t = GatewayConfig::default_sandbox_memory_budget().unwrap_or(0) >> 20)]
+    sandbox_memory_budget_mb: u64,
     /// Largest fuel (CPU budget) a function may ask for.
     #[arg(long, env = "WAFER_MAX_FUNCTION_FUEL", default_value_t = FunctionCaps::DEFAULT_MAX_FUEL)]
     max_function_fuel: u64,
@@ -229,6 +233,8 @@ impl ServeArgs {
         config.max_request_body_bytes = self.max_body_bytes;
         config.cors_allowed_origins = self.cors_allow_origin;
         config.engine.max_memory_bytes = self.max_function_memory_mb << 20;
+        config.sandbox_memory_budget_bytes =
+            (self.sandbox_memory_budget_mb > 0).then(|| self.sandbox_memory_budget_mb << 20);
         config.function_caps.max_fuel = self.max_function_fuel;
         config.function_caps.max_timeout_secs = self.max_function_timeout_secs;
         config.function_caps.max_variables = self.max_variables;

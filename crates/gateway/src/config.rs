@@ -205,6 +205,9 @@ pub struct GatewayConfig {
     pub cors_allowed_origins: Vec<http::HeaderValue>,
     /// How long records and leftovers are kept.
     pub retention: Retention,
+    /// Linear memory all running sandboxes together may hold; a growth past it fails that
+    /// execution. `None` leaves only each function's own limit.
+    pub sandbox_memory_budget_bytes: Option<u64>,
     pub engine: EngineConfig,
     /// Deployments the runtime keeps instantiation-ready in memory (least recently used first
     /// out); the others wait on disk as compiled artifacts.
@@ -234,6 +237,21 @@ impl GatewayConfig {
     /// Default of [`max_schedule_ahead`](Self::max_schedule_ahead): 30 days.
     pub const DEFAULT_MAX_SCHEDULE_AHEAD: Duration = Duration::from_secs(30 * 24 * 3600);
 
+    /// Three quarters of the machine's memory, leaving the rest to the server itself, the
+    /// database and the page cache; `None` where the machine's memory cannot be read.
+    pub fn default_sandbox_memory_budget() -> Option<u64> {
+        let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let kib: u64 = meminfo
+            .lines()
+            .find_map(|line| line.strip_prefix("MemTotal:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kib * 1024 / 4 * 3)
+    }
+
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -256,6 +274,7 @@ impl GatewayConfig {
             max_schedule_ahead: Self::DEFAULT_MAX_SCHEDULE_AHEAD,
             cors_allowed_origins: Vec::new(),
             retention: Retention::default(),
+            sandbox_memory_budget_bytes: Self::default_sandbox_memory_budget(),
             engine: EngineConfig::default(),
             deployment_cache_capacity: RuntimeConfig::DEFAULT_CACHE_CAPACITY,
             deployment_idle_timeout: Some(RuntimeConfig::DEFAULT_CACHE_IDLE_TIMEOUT),

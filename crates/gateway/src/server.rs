@@ -88,6 +88,7 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
         cache_capacity: config.deployment_cache_capacity,
         cache_idle_timeout: config.deployment_idle_timeout,
         outbound: config.outbound.clone(),
+        memory_budget_bytes: config.sandbox_memory_budget_bytes,
         ..RuntimeConfig::new(data_dir.join("artifacts"))
     })?;
 

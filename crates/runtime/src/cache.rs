@@ -220,7 +220,7 @@ mod tests {
         let limits = Limits::default();
         let policy = OutboundPolicy::deny_all();
         let network = Arc::default();
-        let state = HostState::new(&limits, &[], &policy, &network);
+        let state = HostState::new(&limits, &[], &policy, &network, None);
         let mut store = Store::new(&engine, state);
         store.set_fuel(limits.fuel).expect("fuel is enabled");
         store.set_epoch_deadline(u64::MAX / 2);

@@ -9,6 +9,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 use crate::contract::CONTEXT_INTERFACE;
 use crate::limits::Limits;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::outbound::{OutboundConfig, OutboundHooks, OutboundPolicy};
 use crate::output::SharedOutput;
@@ -31,6 +32,7 @@ impl HostState {
         env: &[(String, String)],
         policy: &OutboundPolicy,
         network: &Arc<OutboundConfig>,
+        budget: Option<&Arc<MemoryBudget>>,
     ) -> Self {
         let logs = SharedOutput::new(limits.max_log_chars);
         let errors = SharedOutput::new(limits.max_log_chars);
@@ -49,7 +51,7 @@ impl HostState {
             outbound: OutboundHooks::new(policy.clone(), network.clone(), errors.clone()),
             logs,
             errors,
-            memory: MemoryLimiter::new(limits.memory_bytes),
+            memory: MemoryLimiter::new(limits.memory_bytes, budget.cloned()),
         }
     }
 }
@@ -85,25 +87,96 @@ pub struct MemoryLimitExceeded {
     pub limit: u64,
 }
 
-/// Caps the linear memory of an instance (summed over its memories) and records the peak.
+/// The error a memory growth traps with when the sandboxes of the whole runtime would hold
+/// more than its budget.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "Server memory budget exceeded: the function tried to grow its memory by {requested} bytes \
+     while running sandboxes already hold {in_use} of the server's {budget} bytes for \
+     sandboxes (its memory budget); retry when fewer executions run."
+)]
+pub struct MemoryBudgetExceeded {
+    /// The growth, in bytes, that was refused.
+    pub requested: u64,
+    /// Bytes all sandboxes held at the time.
+    pub in_use: u64,
+    /// The runtime's budget in bytes.
+    pub budget: u64,
+}
+
+/// Linear memory held by every sandbox of a runtime together, against a budget: the sum of the
+/// functions' own limits may be far above what the machine has.
+#[derive(Debug)]
+pub(crate) struct MemoryBudget {
+    budget: u64,
+    in_use: AtomicU64,
+}
+
+impl MemoryBudget {
+    pub(crate) fn new(budget: u64) -> Self {
+        Self {
+            budget,
+            in_use: AtomicU64::new(0),
+        }
+    }
+
+    fn charge(&self, bytes: u64) -> Result<(), MemoryBudgetExceeded> {
+        self.in_use
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |in_use| {
+                in_use
+                    .checked_add(bytes)
+                    .filter(|total| *total <= self.budget)
+            })
+            .map(drop)
+            .map_err(|in_use| MemoryBudgetExceeded {
+                requested: bytes,
+                in_use,
+                budget: self.budget,
+            })
+    }
+
+    fn release(&self, bytes: u64) {
+        self.in_use.fetch_sub(bytes, Ordering::AcqRel);
+    }
+
+    /// Bytes all sandboxes hold now.
+    #[cfg(test)]
+    pub(crate) fn in_use(&self) -> u64 {
+        self.in_use.load(Ordering::Acquire)
+    }
+}
+
+/// Caps the linear memory of an instance (summed over its memories) by the function's limit
+/// and the runtime's budget, and records the peak. What it holds returns to the budget when the
+/// instance's store is dropped.
 pub(crate) struct MemoryLimiter {
     limit: u64,
     in_use: u64,
     pub(crate) peak: u64,
+    budget: Option<Arc<MemoryBudget>>,
 }
 
 impl MemoryLimiter {
-    fn new(limit: u64) -> Self {
+    fn new(limit: u64, budget: Option<Arc<MemoryBudget>>) -> Self {
         Self {
             limit,
             in_use: 0,
             peak: 0,
+            budget,
         }
     }
 
     /// Starts a new invocation's peak from what a reused instance already holds.
     pub(crate) fn begin_invocation(&mut self) {
         self.peak = self.in_use;
+    }
+}
+
+impl Drop for MemoryLimiter {
+    fn drop(&mut self) {
+        if let Some(budget) = &self.budget {
+            budget.release(self.in_use);
+        }
     }
 }
 
@@ -117,13 +190,17 @@ impl ResourceLimiter for MemoryLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let requested = self.in_use + (desired - current) as u64;
+        let growth = (desired - current) as u64;
+        let requested = self.in_use + growth;
         if requested > self.limit {
             return Err(MemoryLimitExceeded {
                 requested,
                 limit: self.limit,
             }
             .into());
+        }
+        if let Some(budget) = &self.budget {
+            budget.charge(growth)?;
         }
         self.in_use = requested;
         self.peak = self.peak.max(requested);

@@ -37,7 +37,7 @@ pub use engine::{
     AllocationMode, DEFAULT_MAX_IDLE_INSTANCES, DEFAULT_MAX_IDLE_INSTANCES_PER_DEPLOYMENT,
     DEFAULT_MEMORY_KEEP_RESIDENT, DEFAULT_WINCH_THRESHOLD_BYTES, EPOCH_TICK, EngineConfig,
 };
-pub use host::MemoryLimitExceeded;
+pub use host::{MemoryBudgetExceeded, MemoryLimitExceeded};
 pub use limits::Limits;
 pub use outbound::{OutboundConfig, OutboundPolicy};
 pub use outcome::{ExecutionStatus, Failure, InvocationOutcome};

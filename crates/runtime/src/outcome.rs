@@ -5,7 +5,7 @@ use std::time::Duration;
 use wasmtime::Trap;
 
 use crate::contract::Response;
-use crate::host::MemoryLimitExceeded;
+use crate::host::{MemoryBudgetExceeded, MemoryLimitExceeded};
 use crate::limits::Limits;
 
 /// The end state of an execution.
@@ -90,6 +90,11 @@ impl Failure {
                 Trap::StackOverflow => return Self::StackOverflow,
                 _ => {}
             }
+        }
+        if let Some(budget) = error.downcast_ref::<MemoryBudgetExceeded>() {
+            return Self::MemoryLimit {
+                message: budget.to_string(),
+            };
         }
         if let Some(limit) = error.downcast_ref::<MemoryLimitExceeded>() {
             return Self::MemoryLimit {

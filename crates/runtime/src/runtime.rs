@@ -20,7 +20,7 @@ use crate::engine::{
     AllocationMode, EngineConfig, EpochTicker, FUEL_YIELD_INTERVAL, build_engine,
     build_winch_engine, ticks_for, winch_instances,
 };
-use crate::host::{HostState, build_linker};
+use crate::host::{HostState, MemoryBudget, build_linker};
 use crate::limits::Limits;
 use crate::outbound::{OutboundConfig, OutboundPolicy};
 use crate::outcome::{
@@ -45,6 +45,9 @@ pub struct RuntimeConfig {
     /// Which non-public address ranges guests' outbound calls may reach, and how much of the
     /// network one invocation may use.
     pub outbound: OutboundConfig,
+    /// Linear memory all sandboxes together may hold; a growth past it fails that execution
+    /// (its own limit notwithstanding). `None` leaves only each function's limit.
+    pub memory_budget_bytes: Option<u64>,
 }
 
 impl RuntimeConfig {
@@ -56,6 +59,7 @@ impl RuntimeConfig {
             cache_capacity: Self::DEFAULT_CACHE_CAPACITY,
             cache_idle_timeout: Some(Self::DEFAULT_CACHE_IDLE_TIMEOUT),
             outbound: OutboundConfig::default(),
+            memory_budget_bytes: None,
         }
     }
 
@@ -150,6 +154,7 @@ pub struct Runtime {
     max_memory_bytes: u64,
     idle_budget: IdleBudget,
     outbound: Arc<OutboundConfig>,
+    memory_budget: Option<Arc<MemoryBudget>>,
     _ticker: EpochTicker,
     _sweeper: Option<IdleSweeper>,
 }
@@ -200,6 +205,9 @@ impl Runtime {
             max_memory_bytes: config.engine.max_memory_bytes,
             idle_budget: IdleBudget::new(max_idle, config.engine.max_idle_instances_per_deployment),
             outbound: Arc::new(config.outbound),
+            memory_budget: config
+                .memory_budget_bytes
+                .map(|budget| Arc::new(MemoryBudget::new(budget))),
             _ticker: ticker,
             _sweeper: sweeper,
         })
@@ -351,7 +359,13 @@ impl Runtime {
             memory_bytes: limits.memory_bytes.min(self.max_memory_bytes),
             ..limits.clone()
         };
-        let state = HostState::new(&limits, env, outbound, &self.outbound);
+        let state = HostState::new(
+            &limits,
+            env,
+            outbound,
+            &self.outbound,
+            self.memory_budget.as_ref(),
+        );
         let mut store = Store::new(engine, state);
         store.limiter(|state| &mut state.memory);
         // Fuel is enabled in every engine this runtime builds, so this cannot fail.
