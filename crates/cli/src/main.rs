@@ -76,7 +76,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the server: the /v1 API and the functions' own routes.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Write a new function (Rust, JavaScript or Python) from its SDK's starter template.
     #[command(long_about = commands::init::LONG_ABOUT)]
     Init(InitArgs),
@@ -132,7 +132,7 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(*args).await,
         Command::Init(args) => commands::init::run(args),
         Command::Build(args) => commands::build::run(args),
         Command::Login(client) => commands::login::run(&client).await,

@@ -234,7 +234,7 @@ impl ServeArgs {
         config.cors_allowed_origins = self.cors_allow_origin;
         config.engine.max_memory_bytes = self.max_function_memory_mb << 20;
         config.sandbox_memory_budget_bytes =
-            (self.sandbox_memory_budget_mb > 0).then(|| self.sandbox_memory_budget_mb << 20);
+            (self.sandbox_memory_budget_mb > 0).then_some(self.sandbox_memory_budget_mb << 20);
         config.function_caps.max_fuel = self.max_function_fuel;
         config.function_caps.max_timeout_secs = self.max_function_timeout_secs;
         config.function_caps.max_variables = self.max_variables;

@@ -138,12 +138,6 @@ impl MemoryBudget {
     fn release(&self, bytes: u64) {
         self.in_use.fetch_sub(bytes, Ordering::AcqRel);
     }
-
-    /// Bytes all sandboxes hold now.
-    #[cfg(test)]
-    pub(crate) fn in_use(&self) -> u64 {
-        self.in_use.load(Ordering::Acquire)
-    }
 }
 
 /// Caps the linear memory of an instance (summed over its memories) by the function's limit
