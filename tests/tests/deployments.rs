@@ -411,3 +411,24 @@ async fn a_guest_without_a_key_lacks_the_scope_to_deploy_or_list() {
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.error_type(), "general_unauthorized_scope");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_past_the_servers_time_limit_fails_naming_the_limit() {
+    let server = TestServer::start_with(|config| {
+        config.build_timeout = std::time::Duration::from_millis(1);
+    })
+    .await;
+    server.create_function("slow", &[]).await;
+    let id = server
+        .upload_to_activate("slow", wafer_testkit::rust_example_bytes("hello"))
+        .await;
+    let deployment = server.wait_for_build("slow", &id).await;
+    assert_eq!(deployment["status"], "failed", "{deployment}");
+    assert!(
+        deployment["buildLogs"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("build_timeout"),
+        "{deployment}"
+    );
+}

@@ -75,6 +75,9 @@ pub struct ServeArgs {
     /// that execution. Defaults to three quarters of the machine's memory; 0 sets no budget.
     #[arg(long, env = "WAFER_SANDBOX_MEMORY_BUDGET_MB", default_value_t = GatewayConfig::default_sandbox_memory_budget().unwrap_or(0) >> 20)]
     sandbox_memory_budget_mb: u64,
+    /// Longest a deployment's compile and trial instantiation may take, in seconds.
+    #[arg(long, env = "WAFER_BUILD_TIMEOUT_SECS", default_value_t = GatewayConfig::DEFAULT_BUILD_TIMEOUT.as_secs())]
+    build_timeout_secs: u64,
     /// Largest fuel (CPU budget) a function may ask for.
     #[arg(long, env = "WAFER_MAX_FUNCTION_FUEL", default_value_t = FunctionCaps::DEFAULT_MAX_FUEL)]
     max_function_fuel: u64,
@@ -233,6 +236,7 @@ impl ServeArgs {
         config.max_request_body_bytes = self.max_body_bytes;
         config.cors_allowed_origins = self.cors_allow_origin;
         config.engine.max_memory_bytes = self.max_function_memory_mb << 20;
+        config.build_timeout = Duration::from_secs(self.build_timeout_secs.max(1));
         config.sandbox_memory_budget_bytes =
             (self.sandbox_memory_budget_mb > 0).then_some(self.sandbox_memory_budget_mb << 20);
         config.function_caps.max_fuel = self.max_function_fuel;

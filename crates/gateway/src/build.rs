@@ -7,6 +7,7 @@
 //! A `build.json` marker sits beside them while a build runs, so that a build cut short by a
 //! crash can be found again at the next start without scanning every deployment.
 
+mod slots;
 mod unpack;
 
 use std::collections::HashSet;
@@ -17,11 +18,11 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Semaphore, SemaphorePermit};
 use wafer_store::{Deployment, DeploymentStatus, StoreError, unique_id};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use slots::BuildSlots;
 use unpack::{human_size, read_source, unpack};
 
 /// The chunk size the SDKs use; chunk `n` starts at byte `n * CHUNK_SIZE`.
@@ -29,15 +30,11 @@ pub const CHUNK_SIZE: u64 = 5 * 1024 * 1024;
 /// The largest deployment file accepted, and the most a .tar.gz may unpack to.
 pub const MAX_SOURCE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Compiling uses every core already (parallel Cranelift); more builds at once would only
-/// make each slower and hold more memory.
-const CONCURRENT_BUILDS: usize = 2;
-
 /// One server's builds in progress. Part of the server's state, not of the process, so two
 /// servers in one process (tests, an embedding) neither wait for nor block each other.
 pub struct Builds {
-    /// Builds running at once, at most [`CONCURRENT_BUILDS`].
-    slots: Semaphore,
+    /// Builds running at once, fairly between projects.
+    slots: BuildSlots,
     /// Deployments whose build is being started right now: the last two chunks of an upload
     /// may complete it "at once" (a retried chunk), and only one of them may start the build.
     starting: Mutex<HashSet<String>>,
@@ -46,18 +43,13 @@ pub struct Builds {
 impl Default for Builds {
     fn default() -> Self {
         Self {
-            slots: Semaphore::new(CONCURRENT_BUILDS),
+            slots: BuildSlots::default(),
             starting: Mutex::default(),
         }
     }
 }
 
 impl Builds {
-    /// Waits for a build slot; the semaphore is never closed, so this only waits.
-    async fn slot(&self) -> Option<SemaphorePermit<'_>> {
-        self.slots.acquire().await.ok()
-    }
-
     fn starting(&self) -> MutexGuard<'_, HashSet<String>> {
         // The set holds no invariant a panic elsewhere could break.
         self.starting
@@ -182,7 +174,7 @@ pub fn spawn(state: AppState, deployment: Deployment) {
 }
 
 async fn run(state: AppState, deployment: Deployment) {
-    let Some(_slot) = state.builds.slot().await else {
+    let Some(_slot) = state.builds.slots.acquire(&deployment.project_id).await else {
         return;
     };
     let started = Instant::now();
@@ -237,11 +229,22 @@ async fn compile(state: &AppState, deployment: &mut Deployment) -> Result<String
     *deployment = save(state, deployment.clone()).await?;
 
     let wasm_size = unpacked.wasm.len() as u64;
-    let compiled = state
-        .runtime
-        .compile_in(&deployment.project_id, unpacked.wasm)
-        .await
-        .map_err(|error| error.to_string())?;
+    let limit = state.config.build_timeout;
+    let compiled = tokio::time::timeout(
+        limit,
+        state
+            .runtime
+            .compile_in(&deployment.project_id, unpacked.wasm),
+    )
+    .await
+    .map_err(|_| {
+        format!(
+            "Build time limit exceeded: compiling and trying the component took longer than {} s \
+             (the server's build_timeout).",
+            limit.as_secs_f64()
+        )
+    })?
+    .map_err(|error| error.to_string())?;
     deployment.artifact_id = compiled.artifact.as_str().to_owned();
     deployment.build_size = wasm_size;
     deployment.total_size = deployment.source_size + wasm_size;
@@ -399,15 +402,21 @@ mod tests {
     #[tokio::test]
     async fn two_servers_share_neither_build_slots_nor_claims() {
         let (first, second) = (Builds::default(), Builds::default());
-        let _busy = (first.slot().await, first.slot().await);
-        assert_eq!(
-            first.slots.available_permits(),
-            0,
-            "the first server is full"
+        let _busy = (
+            first.slots.acquire("a").await,
+            first.slots.acquire("b").await,
         );
+        let full = tokio::time::timeout(
+            std::time::Duration::from_millis(50),
+            first.slots.acquire("c"),
+        )
+        .await;
+        assert!(full.is_err(), "the first server is full");
         let _claim = Claim::take(&first, "d1").expect("the first server's claim");
 
-        let slot = tokio::time::timeout(std::time::Duration::from_secs(1), second.slot()).await;
+        let slot =
+            tokio::time::timeout(std::time::Duration::from_secs(1), second.slots.acquire("c"))
+                .await;
         assert!(
             matches!(slot, Ok(Some(_))),
             "the second server builds at once"

@@ -205,6 +205,9 @@ pub struct GatewayConfig {
     pub cors_allowed_origins: Vec<http::HeaderValue>,
     /// How long records and leftovers are kept.
     pub retention: Retention,
+    /// Longest a deployment's compile and trial instantiation may take; past it the build
+    /// fails with the reason.
+    pub build_timeout: Duration,
     /// Linear memory all running sandboxes together may hold; a growth past it fails that
     /// execution. `None` leaves only each function's own limit.
     pub sandbox_memory_budget_bytes: Option<u64>,
@@ -230,6 +233,9 @@ pub struct GatewayConfig {
 }
 
 impl GatewayConfig {
+    /// Default of [`build_timeout`](Self::build_timeout): ten minutes, far above the 12-17 s
+    /// Cranelift takes for the largest (JavaScript, Python) components.
+    pub const DEFAULT_BUILD_TIMEOUT: Duration = Duration::from_secs(600);
     /// Default of [`max_queued_per_function`](Self::max_queued_per_function).
     pub const DEFAULT_MAX_QUEUED_PER_FUNCTION: u64 = 1_000;
     /// Default of [`max_queued_per_project`](Self::max_queued_per_project).
@@ -274,6 +280,7 @@ impl GatewayConfig {
             max_schedule_ahead: Self::DEFAULT_MAX_SCHEDULE_AHEAD,
             cors_allowed_origins: Vec::new(),
             retention: Retention::default(),
+            build_timeout: Self::DEFAULT_BUILD_TIMEOUT,
             sandbox_memory_budget_bytes: Self::default_sandbox_memory_budget(),
             engine: EngineConfig::default(),
             deployment_cache_capacity: RuntimeConfig::DEFAULT_CACHE_CAPACITY,
