@@ -32,21 +32,13 @@ pub const MAX_SOURCE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// One server's builds in progress. Part of the server's state, not of the process, so two
 /// servers in one process (tests, an embedding) neither wait for nor block each other.
+#[derive(Default)]
 pub struct Builds {
     /// Builds running at once, fairly between projects.
     slots: BuildSlots,
     /// Deployments whose build is being started right now: the last two chunks of an upload
     /// may complete it "at once" (a retried chunk), and only one of them may start the build.
     starting: Mutex<HashSet<String>>,
-}
-
-impl Default for Builds {
-    fn default() -> Self {
-        Self {
-            slots: BuildSlots::default(),
-            starting: Mutex::default(),
-        }
-    }
 }
 
 impl Builds {
