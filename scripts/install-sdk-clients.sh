@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the official Appwrite SDKs that tests/tests/official_sdks.rs drives wafer with:
+# Installs the official Appwrite SDKs that tests/tests/all/official_sdks.rs drives wafer with:
 #   - npm `node-appwrite` (pinned in tests/sdk/node/package.json, locked by package-lock.json)
 #     into tests/sdk/node/node_modules, with `npm ci`;
 #   - PyPI `appwrite` (pinned with its dependencies in tests/sdk/python/requirements.txt) into

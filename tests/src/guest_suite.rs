@@ -26,6 +26,12 @@ use crate::{TestServer, upstream};
 /// on a machine that may be busy with other builds.
 pub const BUILD_DEADLINE: Duration = Duration::from_secs(15 * 60);
 
+/// One language's suite at a time in a test process. Each deploys six large components whose
+/// compiles use every core: two suites at once would double the compile memory and make every
+/// other test in the process wait for a core. The suites ran one after another when each was
+/// its own test binary; this keeps that now that they share one.
+static ONE_SUITE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// `limit 50` and `orderDesc $createdAt`, as Appwrite JSON queries.
 const LATEST_50: &str = "queries[0]=%7B%22method%22%3A%22limit%22%2C%22values%22%3A%5B50%5D%7D\
     &queries[1]=%7B%22method%22%3A%22orderDesc%22%2C%22attribute%22%3A%22%24createdAt%22%7D";
@@ -55,6 +61,7 @@ impl Guests {
     /// Builds the examples, deploys them all to one server, and runs every example's check
     /// against it; fails naming each check that failed.
     pub async fn deploy_and_check_every_example(&'static self) {
+        let _one_suite = ONE_SUITE_AT_A_TIME.lock().await;
         let dir = self.built_examples();
         // The outbound check calls upstreams on 127.0.0.1, which functions may not reach
         // unless the operator allows it.

@@ -1,7 +1,7 @@
 // Drives a wafer server with the official Appwrite Node.js SDK (npm `node-appwrite`, pinned in
 // package.json): the whole Functions flow a real user goes through, including a chunked upload
 // (a component padded past the SDK's 5 MiB chunk size). Run by
-// tests/tests/official_sdks.rs; install the SDK first with scripts/install-sdk-clients.sh.
+// tests/tests/all/official_sdks.rs; install the SDK first with scripts/install-sdk-clients.sh.
 //
 // Environment:
 //   WAFER_ENDPOINT     the API endpoint, e.g. http://127.0.0.1:PORT/v1

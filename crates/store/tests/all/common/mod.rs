@@ -1,6 +1,5 @@
 //! Shared helpers for the store's integration tests: a store on a real SQLite file in a temporary
 //! directory, and sample records.
-#![allow(dead_code)] // each test binary uses a different subset
 
 use std::sync::Arc;
 

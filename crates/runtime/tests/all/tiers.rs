@@ -1,11 +1,9 @@
 //! The two compiler tiers: a large component serves at once on Winch code, under every limit,
 //! and Cranelift's code takes over later and is what a restart loads.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{body_text, get};
+use crate::common::{body_text, get};
 use wafer_runtime::{
     ArtifactHash, ExecutionStatus, Failure, Limits, OutboundPolicy, Runtime, RuntimeConfig, Tier,
 };

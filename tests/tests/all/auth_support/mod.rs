@@ -1,7 +1,5 @@
 //! Helpers shared by the auth test suites: keys, projects and JWTs over the API.
 
-#![allow(dead_code)]
-
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 use wafer_e2e::{Reply, TestServer};

@@ -1,12 +1,10 @@
 //! The read-through cache: a process reads its own writes at once; another process's writes
 //! show once entries expire.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{PROJECT, deployment, function, variable};
+use crate::common::{self, PROJECT, deployment, function, variable};
 use wafer_store::{CacheConfig, CachedStore, DeploymentStatus, MetadataStore};
 
 fn cached(inner: &common::Store, ttl: Duration) -> Arc<dyn MetadataStore> {

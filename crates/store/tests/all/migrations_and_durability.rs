@@ -1,8 +1,6 @@
 //! Opening, migrating, reopening, and what survives a restart.
 
-mod common;
-
-use common::{PROJECT, deployment, execution, function, variable};
+use crate::common::{self, PROJECT, deployment, execution, function, variable};
 use wafer_store::{
     DeploymentStatus, ExecutionStatus, ListParams, SqliteStore, StoreError, Timestamp, WriterConfig,
 };

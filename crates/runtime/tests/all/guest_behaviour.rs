@@ -1,8 +1,6 @@
 //! The example guests run through the runtime behave as written, and what they say is captured.
 
-mod common;
-
-use common::{body_json, body_text, get, request, runtime};
+use crate::common::{body_json, body_text, get, request, runtime};
 use wafer_runtime::{ExecutionStatus, Limits, OutboundPolicy};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,8 +1,6 @@
 //! A key never creates, removes or mints anything stronger or longer-lived than itself.
 
-mod auth_support;
-
-use auth_support::*;
+use crate::auth_support::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use wafer_e2e::{TestServer, rfc3339, unix_now};

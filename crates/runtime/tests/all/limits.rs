@@ -1,11 +1,9 @@
 //! Every limit breach ends as a failed outcome whose error names the limit, and the runtime
 //! goes on serving afterwards.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{body_text, get, runtime, runtime_reaching_loopback};
+use crate::common::{body_text, get, runtime, runtime_reaching_loopback};
 use tokio::net::TcpListener;
 use wafer_runtime::{ExecutionStatus, Failure, Limits, OutboundPolicy, truncation_notice};
 

@@ -1,8 +1,6 @@
 //! User JWTs against functions' execute roles, guests, and the browser's CORS preflight.
 
-mod auth_support;
-
-use auth_support::*;
+use crate::auth_support::*;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use wafer_e2e::TestServer;

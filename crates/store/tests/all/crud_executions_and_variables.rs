@@ -1,9 +1,7 @@
 //! Create, read, update and delete of executions and variables, with their `AlreadyExists`/`NotFound`
 //! cases, and the execution queue.
 
-mod common;
-
-use common::{PROJECT, execution, function, variable};
+use crate::common::{self, PROJECT, execution, function, variable};
 use wafer_store::{Entity, ExecutionStatus, ListParams, StoreError, Timestamp};
 
 fn is_not_found<T>(result: &Result<T, StoreError>, entity: Entity) -> bool {

@@ -1,11 +1,9 @@
 //! Invocations are isolated from each other, and outbound HTTP leaves the sandbox only for
 //! hosts on the function's allow-list.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{body_json, request, runtime, runtime_reaching_loopback};
+use crate::common::{body_json, request, runtime, runtime_reaching_loopback};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use wafer_runtime::{ExecutionStatus, Limits, OutboundPolicy};

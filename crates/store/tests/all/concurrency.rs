@@ -1,11 +1,9 @@
 //! Behaviour under concurrent callers: chunked uploads, the batching writer and queue claims.
 
-mod common;
-
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use common::{PROJECT, deployment, execution, function};
+use crate::common::{self, PROJECT, deployment, execution, function};
 use wafer_store::{
     Entity, ExecutionStatus, ExecutionWrite, MetadataStore, StoreError, Timestamp, WriterConfig,
 };

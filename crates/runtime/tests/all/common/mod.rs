@@ -1,7 +1,5 @@
 //! Helpers shared by the runtime's test suites.
 
-#![allow(dead_code)]
-
 use tempfile::TempDir;
 use wafer_runtime::{
     ArtifactHash, InvocationOutcome, Limits, OutboundPolicy, Request, Runtime, RuntimeConfig,

@@ -4,13 +4,11 @@
 //! checked the same way), unless the operator allows a range; and one invocation's use of the
 //! network is capped.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{TestRuntime, body_json, body_text, get};
+use crate::common::{self, TestRuntime, body_json, body_text, get};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use wafer_runtime::{AddressRange, InvocationOutcome, Limits, OutboundConfig, OutboundPolicy};

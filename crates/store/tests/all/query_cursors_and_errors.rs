@@ -1,9 +1,7 @@
 //! The query language end to end: cursor pagination and rejected queries.
 
-mod common;
-
-use common::{
-    PROJECT, Store, cursor_after, cursor_before, equal, execution, execution_ids,
+use crate::common::{
+    self, PROJECT, Store, cursor_after, cursor_before, equal, execution, execution_ids,
     executions_fixture, function, limit, q, queries,
 };
 use serde_json::{Value, json};

@@ -2,11 +2,9 @@
 //! values, callers read plaintext, values written before sealing existed are sealed at open,
 //! a sealed value cannot be moved to another variable, and rotation keeps values readable.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{PROJECT, Store, function, store, variable};
+use crate::common::{PROJECT, Store, function, store, variable};
 use wafer_store::{
     ListParams, MasterKey, MetadataStore, SealedStore, SealingReport, StoreError, Variable,
 };

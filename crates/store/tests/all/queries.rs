@@ -1,11 +1,9 @@
 //! The query language end to end: every filter method, ordering, limit/offset, totals, each
 //! collection's attributes and the list-level search.
 
-mod common;
-
-use common::{
-    PROJECT, deployment, equal, execution_ids, executions_fixture, function, limit, q, queries,
-    variable,
+use crate::common::{
+    self, PROJECT, deployment, equal, execution_ids, executions_fixture, function, limit, q,
+    queries, variable,
 };
 use serde_json::{Value, json};
 use wafer_store::{DeploymentStatus, ListParams, QueryError, StoreError};

@@ -2,11 +2,9 @@
 //! invocation that opts in still runs under every limit and never inherits a failed instance.
 //! The `counter` guest counts its calls in a global, so a reply of 1 means a fresh instance.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{TestRuntime, body_text, get, runtime};
+use crate::common::{TestRuntime, body_text, get, runtime};
 use wafer_runtime::{ArtifactHash, ExecutionStatus, Failure, Limits, OutboundPolicy};
 
 fn reusing() -> Limits {

@@ -1,9 +1,7 @@
 //! The runtime's memory budget bounds what all sandboxes hold together, whatever each
 //! function's own limit allows.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use wafer_runtime::{ExecutionStatus, Limits};
 
 #[tokio::test]

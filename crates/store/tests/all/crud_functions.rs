@@ -1,9 +1,7 @@
 //! Create, read, update and delete of projects, API keys, functions and deployments, with their
 //! `AlreadyExists`/`NotFound` cases.
 
-mod common;
-
-use common::{PROJECT, deployment, execution, function, variable};
+use crate::common::{self, PROJECT, deployment, execution, function, variable};
 use wafer_store::{DeploymentStatus, Entity, StoreError, Timestamp, hash_secret};
 
 fn is_not_found<T>(result: &Result<T, StoreError>, entity: Entity) -> bool {

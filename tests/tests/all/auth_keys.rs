@@ -1,8 +1,6 @@
 //! Projects, API keys and their scopes over HTTP: which key reaches which project and route.
 
-mod auth_support;
-
-use auth_support::*;
+use crate::auth_support::*;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use wafer_e2e::{ADMIN_KEY, TestServer};

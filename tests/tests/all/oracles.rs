@@ -1,9 +1,7 @@
 //! No oracles: a caller without rights in a project learns nothing from the API about whether
 //! that project exists.
 
-mod auth_support;
-
-use auth_support::*;
+use crate::auth_support::*;
 use reqwest::{Method, RequestBuilder};
 use serde_json::json;
 use wafer_e2e::{Reply, TestServer};

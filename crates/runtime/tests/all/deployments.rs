@@ -1,9 +1,7 @@
 //! Compiling deployments: refused with reasons, compiled once, reloaded after a restart, and
 //! recompiled when the artifact on disk is damaged.
 
-mod common;
-
-use common::{body_text, get, runtime};
+use crate::common::{body_text, get, runtime};
 use wafer_runtime::{CompileError, Runtime, RuntimeConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

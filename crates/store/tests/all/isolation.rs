@@ -1,9 +1,7 @@
 //! Project isolation: nothing of project A can be reached through project B, by any method.
 
-mod common;
-
-use common::{
-    OTHER_PROJECT, PROJECT, cursor_after, deployment, execution, function, queries, variable,
+use crate::common::{
+    self, OTHER_PROJECT, PROJECT, cursor_after, deployment, execution, function, queries, variable,
 };
 use wafer_store::{Entity, ListParams, MetadataStore, StoreError, Timestamp, WriterConfig};
 
