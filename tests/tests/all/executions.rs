@@ -221,6 +221,17 @@ async fn executions_are_listed_with_queries() {
     let limited = list(r#"{"method":"limit","values":[2]}"#).await.json();
     assert_eq!(limited["executions"].as_array().map(Vec::len), Some(2));
     assert_eq!(limited["total"], 3);
+    // A page of executions holds at most 100 records with their bodies and logs.
+    let largest = list(r#"{"method":"limit","values":[100]}"#).await;
+    assert_eq!(largest.status, StatusCode::OK, "{}", largest.text());
+    let too_large = list(r#"{"method":"limit","values":[101]}"#).await;
+    assert_eq!(
+        too_large.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        too_large.text()
+    );
+    assert_eq!(too_large.error_type(), "general_query_invalid");
     let no_total = server
         .send(
             server

@@ -129,6 +129,16 @@ impl Collection {
         }
     }
 
+    /// The largest page a list of this collection may ask for.
+    pub fn max_limit(self) -> u32 {
+        match self {
+            Collection::Executions => super::MAX_EXECUTIONS_LIMIT,
+            Collection::Functions | Collection::Deployments | Collection::Variables => {
+                super::MAX_LIMIT
+            }
+        }
+    }
+
     /// The table holding the collection.
     pub fn table(self) -> &'static str {
         // The table names equal the API names today; kept separate so either can change.

@@ -4,7 +4,7 @@
 //!
 //! Limits (all documented for API users):
 //! - at most [`MAX_QUERIES`] queries per request, each at most [`MAX_QUERY_LEN`] characters;
-//! - `limit` defaults to [`DEFAULT_LIMIT`] and accepts `0..=`[`MAX_LIMIT`];
+//! - `limit` defaults to [`DEFAULT_LIMIT`] and accepts `0..=`[`MAX_LIMIT`] ([`MAX_EXECUTIONS_LIMIT`] for executions);
 //! - `offset` accepts `0..=`[`MAX_OFFSET`] (deep pages should use cursors, which stay cheap);
 //! - `and`/`or` nest at most [`MAX_NESTING`] levels deep and hold at most [`MAX_VALUES`] values;
 //! - the list-level `search` term is at most [`MAX_SEARCH_LEN`] characters.
@@ -30,6 +30,9 @@ pub const MAX_QUERY_LEN: usize = 4096;
 pub const DEFAULT_LIMIT: u32 = 25;
 /// Largest accepted `limit`.
 pub const MAX_LIMIT: u32 = 5000;
+/// Largest accepted `limit` for executions: each carries a response body (up to the server's
+/// response cap) and logs, so one page is kept to what a server can hold in memory at once.
+pub const MAX_EXECUTIONS_LIMIT: u32 = 100;
 /// Largest accepted `offset`.
 pub const MAX_OFFSET: u32 = 5000;
 /// Deepest nesting of `and`/`or`.

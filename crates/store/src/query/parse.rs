@@ -5,8 +5,7 @@ use serde_json::{Map, Value};
 use super::collections::{AttrType, Attribute, Collection};
 use super::sql::SqlValue;
 use super::{
-    DEFAULT_LIMIT, MAX_LIMIT, MAX_NESTING, MAX_OFFSET, MAX_QUERIES, MAX_QUERY_LEN, MAX_VALUES,
-    QueryError,
+    DEFAULT_LIMIT, MAX_NESTING, MAX_OFFSET, MAX_QUERIES, MAX_QUERY_LEN, MAX_VALUES, QueryError,
 };
 use crate::time::Timestamp;
 
@@ -212,7 +211,7 @@ pub fn parse_queries<S: AsRef<str>>(
             "orderAsc" | "orderDesc" => parsed.orders.push(raw.order(collection)?),
             "limit" => {
                 once(&mut seen_limit, &raw.method)?;
-                parsed.limit = raw.bounded_int(MAX_LIMIT)?;
+                parsed.limit = raw.bounded_int(collection.max_limit())?;
             }
             "offset" => {
                 once(&mut seen_offset, &raw.method)?;
