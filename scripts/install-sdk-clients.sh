@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the official Appwrite SDKs that tests/tests/all/official_sdks.rs drives wafer with:
+# Installs the official Appwrite SDKs that tests/tests/all/official_sdks.rs drives wafer with,
+# and the test suite's Python tools (tests/tools/requirements.txt, into tests/tools/.venv):
 #   - npm `node-appwrite` (pinned in tests/sdk/node/package.json, locked by package-lock.json)
 #     into tests/sdk/node/node_modules, with `npm ci`;
 #   - PyPI `appwrite` (pinned with its dependencies in tests/sdk/python/requirements.txt) into
@@ -94,3 +95,19 @@ if installed != pinned:
 import appwrite.services.functions  # noqa: E402,F401 - the SDK imports cleanly
 print(f"    appwrite {installed} (Python {sys.version.split()[0]})")
 EOF
+
+# --- Python: the test suite's tools (openapi-spec-validator) -----------------------------------
+TOOLS_DIR=tests/tools
+TOOLS_VENV="$TOOLS_DIR/.venv"
+tools_stamp="$TOOLS_VENV/.wafer-install-stamp"
+tools_want="$(fingerprint "$TOOLS_DIR/requirements.txt" <("$PYTHON" --version))"
+if [ -f "$tools_stamp" ] && [ "$(cat "$tools_stamp")" = "$tools_want" ] && [ -x "$TOOLS_VENV/bin/python" ]; then
+    echo "==> test tools already installed in $TOOLS_VENV"
+else
+    echo "==> creating $TOOLS_VENV and installing openapi-spec-validator"
+    rm -rf "$TOOLS_VENV"
+    "$PYTHON" -m venv "$TOOLS_VENV"
+    "$TOOLS_VENV/bin/python" -m pip install --quiet --requirement "$TOOLS_DIR/requirements.txt" </dev/null
+    echo "$tools_want" >"$tools_stamp"
+fi
+"$TOOLS_VENV/bin/python" -c 'import openapi_spec_validator; print("    openapi-spec-validator installed")'

@@ -18,7 +18,7 @@ trap 'rm -f "$log"' EXIT
 
 echo "==> guest SDK unit tests"
 cargo test --locked --manifest-path guest-sdks/rust/Cargo.toml 2>&1 | tee -a "$log"
-(cd guest-sdks/js && node --test test/) 2>&1 | tee -a "$log"
+(cd guest-sdks/js && node --test test/*.test.js) 2>&1 | tee -a "$log"
 python3 -m unittest discover -v -s guest-sdks/python/tests 2>&1 | tee -a "$log"
 guest-sdks/c/test/run.sh 2>&1 | tee -a "$log"
 
