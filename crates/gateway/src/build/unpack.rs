@@ -103,7 +103,8 @@ pub(super) fn unpack(source: Vec<u8>, entrypoint: &str) -> Result<Unpacked, Stri
     })
 }
 
-/// Finds the `.wasm` to deploy: the file at `entrypoint`, or the archive's only `.wasm`.
+/// Finds the `.wasm` to deploy: the file at `entrypoint`, or the archive's only `.wasm`. An
+/// archive with a `..` entry, or a link where the component should be, is refused.
 fn unpack_archive(archive: &[u8], entrypoint: &str) -> Result<(String, Vec<u8>), String> {
     let wanted = normalize(entrypoint);
     let unreadable = |error: io::Error| format!("The .tar.gz archive cannot be unpacked: {error}.");
@@ -116,16 +117,29 @@ fn unpack_archive(archive: &[u8], entrypoint: &str) -> Result<(String, Vec<u8>),
     let mut chosen: Option<(String, Vec<u8>)> = None;
     for entry in tar.entries().map_err(unreadable)? {
         let mut entry = entry.map_err(unreadable)?;
-        if !entry.header().entry_type().is_file() {
-            continue;
-        }
         let path = normalize(&entry.path().map_err(unreadable)?.to_string_lossy());
+        if climbs_out(&path) {
+            return Err(format!(
+                "The archive entry `{path}` climbs out of the archive with `..`; rebuild the \
+                 archive with paths inside it."
+            ));
+        }
         let is_wasm = path.ends_with(".wasm");
         let wanted_here = if wanted.is_empty() {
             is_wasm
         } else {
             path == wanted
         };
+        let entry_type = entry.header().entry_type();
+        if wanted_here && (entry_type.is_symlink() || entry_type.is_hard_link()) {
+            return Err(format!(
+                "The archive entry `{path}` is a link, not a file; put the component itself \
+                 in the archive."
+            ));
+        }
+        if !entry_type.is_file() {
+            continue;
+        }
         if is_wasm {
             wasm_files.push(path.clone());
         }
@@ -153,6 +167,12 @@ fn unpack_archive(archive: &[u8], entrypoint: &str) -> Result<(String, Vec<u8>),
             name_list(&wasm_files)
         )),
     }
+}
+
+/// Whether an entry's name has a `..` segment: such an archive was built to escape the directory
+/// it is unpacked into. Nothing here is written to disk, but no honest archive needs one.
+fn climbs_out(path: &str) -> bool {
+    path.split(['/', '\\']).any(|segment| segment == "..")
 }
 
 /// `./dist/x.wasm` and `/dist/x.wasm` name the same file as `dist/x.wasm`.
@@ -227,6 +247,63 @@ mod tests {
             tar.append_data(&mut header, path, *bytes).expect("append");
         }
         tar.into_inner().expect("tar").finish().expect("gzip")
+    }
+
+    /// A tar.gz whose entries carry their names verbatim (the `tar` builder refuses `..` and
+    /// absolute names, which is what these tests need to send), regular files or symlinks.
+    fn raw_archive(entries: &[(String, Entry)]) -> Vec<u8> {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        for (name, entry) in entries {
+            let mut header = tar::Header::new_gnu();
+            let field = &mut header.as_gnu_mut().expect("gnu header").name;
+            field[..name.len()].copy_from_slice(name.as_bytes());
+            header.set_mode(0o644);
+            match entry {
+                Entry::File(bytes) => {
+                    header.set_size(bytes.len() as u64);
+                    header.set_cksum();
+                    tar.append(&header, bytes.as_slice()).expect("append");
+                }
+                Entry::Symlink(target) => {
+                    header.set_entry_type(tar::EntryType::Symlink);
+                    header.set_size(0);
+                    header.set_link_name(target).expect("link name");
+                    header.set_cksum();
+                    tar.append(&header, std::io::empty()).expect("append");
+                }
+            }
+        }
+        tar.into_inner().expect("tar").finish().expect("gzip")
+    }
+
+    #[derive(Debug, Clone)]
+    enum Entry {
+        File(Vec<u8>),
+        Symlink(String),
+    }
+
+    #[test]
+    fn an_entry_climbing_out_with_dot_dot_is_refused() {
+        let source = raw_archive(&[("erf/../pb.wasm".to_owned(), Entry::File(b"\0asm".to_vec()))]);
+        let error = unpack_archive(&source, "").expect_err("refused");
+        assert!(
+            error.contains("`erf/../pb.wasm`") && error.contains(".."),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_link_at_the_entrypoint_is_refused() {
+        let source = raw_archive(&[
+            ("a.txt".to_owned(), Entry::Symlink("/etc/a".to_owned())),
+            ("real.wasm".to_owned(), Entry::File(b"\0asm".to_vec())),
+        ]);
+        let error = unpack_archive(&source, "a.txt").expect_err("refused");
+        assert!(
+            error.contains("`a.txt`") && error.contains("link"),
+            "{error}"
+        );
     }
 
     #[test]
