@@ -345,4 +345,176 @@ mod tests {
             "{error}"
         );
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// A relative name of one or two plain segments, `.wasm` or not.
+        fn relative_name() -> impl Strategy<Value = String> {
+            ("[a-z]{1,8}(/[a-z]{1,8})?", any::<bool>())
+                .prop_map(|(stem, wasm)| format!("{stem}{}", if wasm { ".wasm" } else { ".txt" }))
+        }
+
+        fn contents() -> impl Strategy<Value = Vec<u8>> {
+            proptest::collection::vec(any::<u8>(), 0..600)
+        }
+
+        /// Other files of an archive, none named like the entrypoint.
+        fn other_files(entrypoint: String) -> impl Strategy<Value = Vec<(String, Entry)>> {
+            proptest::collection::vec((relative_name(), contents()), 0..5).prop_map(move |files| {
+                files
+                    .into_iter()
+                    .filter(|(name, _)| *name != entrypoint)
+                    .map(|(name, bytes)| (name, Entry::File(bytes)))
+                    .collect()
+            })
+        }
+
+        fn config(cases: u32) -> ProptestConfig {
+            ProptestConfig {
+                failure_persistence: None,
+                ..ProptestConfig::with_cases(cases)
+            }
+        }
+
+        fn assert_clear(error: &str) {
+            assert!(
+                error.starts_with("The ") && error.len() > 30,
+                "unclear error: {error}"
+            );
+        }
+
+        proptest! {
+            #![proptest_config(config(256))]
+
+            #[test]
+            fn arbitrary_bytes_never_panic_and_fail_clearly(
+                bytes in proptest::collection::vec(any::<u8>(), 0..2048),
+                prefix in prop_oneof![Just(Vec::new()), Just(GZIP_MAGIC.to_vec())],
+                entrypoint in "[a-z./]{0,12}",
+            ) {
+                let source = [prefix, bytes].concat();
+                match unpack(source.clone(), &entrypoint) {
+                    Ok(unpacked) => prop_assert!(source.starts_with(WASM_MAGIC) && unpacked.wasm == source),
+                    Err(error) => assert_clear(&error),
+                }
+            }
+
+            #[test]
+            fn gzipped_garbage_never_panics_and_fails_clearly(
+                bytes in proptest::collection::vec(any::<u8>(), 0..4096),
+            ) {
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                std::io::Write::write_all(&mut gz, &bytes).expect("gzip");
+                let source = gz.finish().expect("gzip");
+                if let Err(error) = unpack(source, "") {
+                    assert_clear(&error);
+                }
+            }
+
+            #[test]
+            fn an_archive_gives_back_the_file_at_its_entrypoint(
+                (entrypoint, others) in relative_name().prop_flat_map(|name| (Just(name.clone()), other_files(name))),
+                wasm in contents(),
+                position in any::<proptest::sample::Index>(),
+                spelled in prop_oneof![Just(""), Just("./"), Just("/")],
+            ) {
+                let mut entries = others;
+                let at = position.index(entries.len() + 1);
+                entries.insert(at, (entrypoint.clone(), Entry::File(wasm.clone())));
+                let source = raw_archive(&entries);
+                let (path, bytes) = unpack_archive(&source, &format!("{spelled}{entrypoint}"))
+                    .map_err(TestCaseError::fail)?;
+                prop_assert_eq!(path, entrypoint);
+                prop_assert_eq!(bytes, wasm);
+            }
+
+            #[test]
+            fn an_entry_climbing_out_with_dot_dot_is_refused_whichever_file_is_wanted(
+                (entrypoint, others) in relative_name().prop_flat_map(|name| (Just(name.clone()), other_files(name))),
+                climbing in "([a-z]{1,4}/)?\\.\\./[a-z]{1,6}\\.wasm",
+                wasm in contents(),
+            ) {
+                let mut entries = others;
+                entries.push((climbing.clone(), Entry::File(wasm)));
+                let source = raw_archive(&entries);
+                for wanted in [entrypoint.as_str(), climbing.as_str(), ""] {
+                    let error = unpack_archive(&source, wanted).expect_err("refused");
+                    prop_assert!(error.contains(&format!("`{climbing}`")) && error.contains(".."), "{error}");
+                }
+            }
+
+            #[test]
+            fn a_link_at_the_entrypoint_is_refused_wherever_it_points(
+                entrypoint in relative_name(),
+                target in prop_oneof!["/etc/[a-z]{1,8}", "\\.\\./[a-z]{1,8}", "[a-z]{1,8}\\.wasm"],
+            ) {
+                let entries = [
+                    (entrypoint.clone(), Entry::Symlink(target)),
+                    ("real.wasm".to_owned(), Entry::File(b"\0asm".to_vec())),
+                ];
+                let source = raw_archive(&entries);
+                let error = unpack_archive(&source, &entrypoint).expect_err("refused");
+                prop_assert!(error.contains(&format!("`{entrypoint}`")) && error.contains("link"), "{error}");
+            }
+
+            #[test]
+            fn absolute_entry_names_are_read_as_relative_names(
+                entrypoint in relative_name(),
+                wasm in contents(),
+            ) {
+                // Nothing is written to disk: an entry's name only selects the file to deploy.
+                let source = raw_archive(&[(format!("/{entrypoint}"), Entry::File(wasm.clone()))]);
+                let (path, bytes) = unpack_archive(&source, &entrypoint).map_err(TestCaseError::fail)?;
+                prop_assert_eq!(path, entrypoint);
+                prop_assert_eq!(bytes, wasm);
+            }
+
+            #[test]
+            fn chunks_written_in_any_order_reassemble_the_upload(
+                (source, order) in proptest::collection::vec(
+                    proptest::collection::vec(any::<u8>(), 1..300),
+                    1..8,
+                )
+                .prop_flat_map(|chunks| {
+                    let order: Vec<usize> = (0..chunks.len()).collect();
+                    (Just(chunks), Just(order).prop_shuffle())
+                }),
+            ) {
+                let dir = tempfile::tempdir().expect("temp dir");
+                for index in order {
+                    std::fs::write(dir.path().join(index.to_string()), &source[index]).expect("chunk");
+                }
+                let whole = source.concat();
+                let read = read_source(dir.path(), source.len() as u32, whole.len() as u64)
+                    .map_err(TestCaseError::fail)?;
+                prop_assert_eq!(read, whole);
+                for index in 0..source.len() {
+                    prop_assert!(!dir.path().join(index.to_string()).exists(), "chunk {index} is left");
+                }
+            }
+        }
+
+        proptest! {
+            #![proptest_config(config(6))]
+
+            #[test]
+            fn archives_unpacking_past_the_limit_are_refused_whichever_file_is_deployed(
+                files in 2usize..5,
+                deployed in any::<proptest::sample::Index>(),
+            ) {
+                let each = MAX_UNPACKED_BYTES / files as u64 + 1024;
+                let zeros = vec![0u8; each as usize];
+                let entries: Vec<(String, Entry)> = (0..files)
+                    .map(|n| (format!("f{n}.wasm"), Entry::File(zeros.clone())))
+                    .collect();
+                let source = raw_archive(&entries);
+                let wanted = format!("f{}.wasm", deployed.index(files));
+                let error = unpack_archive(&source, &wanted).expect_err("refused");
+                prop_assert!(error.contains("more than 64 MiB"), "{error}");
+            }
+        }
+    }
 }
