@@ -99,12 +99,20 @@ pub fn guest_headers(
     out
 }
 
+/// The headers an execution record keeps: all but [`SECRET_HEADERS`], whatever the case of their
+/// names (a record's headers may come from anywhere, not only from hyper's lower-cased ones).
 pub fn recordable_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
     headers
         .iter()
-        .filter(|(name, _)| !SECRET_HEADERS.contains(&name.as_str()))
+        .filter(|(name, _)| !is_secret_header(name))
         .cloned()
         .collect()
+}
+
+fn is_secret_header(name: &str) -> bool {
+    SECRET_HEADERS
+        .iter()
+        .any(|secret| name.eq_ignore_ascii_case(secret))
 }
 
 fn limits(state: &AppState, function: &Function) -> Limits {
@@ -307,6 +315,20 @@ mod tests {
         assert_eq!(
             recordable_headers(&headers),
             vec![("accept".to_owned(), "*/*".to_owned())]
+        );
+    }
+
+    #[test]
+    fn credentials_never_reach_the_record_whatever_the_case_of_their_names() {
+        let headers = vec![
+            ("AUTHORIZATION".to_owned(), String::new()),
+            ("Cookie".to_owned(), "session=1".to_owned()),
+            ("X-Appwrite-Key".to_owned(), "secret".to_owned()),
+            ("Accept".to_owned(), "*/*".to_owned()),
+        ];
+        assert_eq!(
+            recordable_headers(&headers),
+            vec![("Accept".to_owned(), "*/*".to_owned())]
         );
     }
 }
