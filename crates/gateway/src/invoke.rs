@@ -331,4 +331,135 @@ mod tests {
             vec![("Accept".to_owned(), "*/*".to_owned())]
         );
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        const INJECTED: &[&str] = &[
+            "x-appwrite-trigger",
+            "x-appwrite-event",
+            "x-appwrite-user-id",
+            "x-appwrite-user-jwt",
+            "x-appwrite-execution-id",
+            "x-appwrite-client-ip",
+            "x-appwrite-country-code",
+            "x-appwrite-continent-code",
+            "x-appwrite-continent-eu",
+        ];
+
+        /// `name` with each letter's case chosen by `upper`.
+        fn recased(name: &str, upper: &[bool]) -> String {
+            name.chars()
+                .zip(upper.iter().cycle())
+                .map(|(c, up)| if *up { c.to_ascii_uppercase() } else { c })
+                .collect()
+        }
+
+        /// Header names clients send: ordinary ones, ours, credentials and framing ones, in any case.
+        fn header_name() -> impl Strategy<Value = String> {
+            let known = proptest::sample::select(
+                [
+                    INJECTED,
+                    SECRET_HEADERS,
+                    FRAMING_HEADERS,
+                    &["content-type", "accept"],
+                ]
+                .concat(),
+            );
+            let name = prop_oneof![
+                known.prop_map(str::to_owned),
+                "x-appwrite-[a-z-]{0,12}".prop_map(String::from),
+                "proxy-[a-z]{0,8}".prop_map(String::from),
+                "[A-Za-z0-9-]{1,20}".prop_map(String::from),
+            ];
+            (name, proptest::collection::vec(any::<bool>(), 1..8))
+                .prop_map(|(name, upper)| recased(&name, &upper))
+        }
+
+        fn headers() -> impl Strategy<Value = Vec<(String, String)>> {
+            proptest::collection::vec((header_name(), "[ -~]{0,16}"), 0..12)
+        }
+
+        fn trigger() -> impl Strategy<Value = TriggerInfo> {
+            (
+                proptest::sample::select(
+                    &[
+                        ExecutionTrigger::Http,
+                        ExecutionTrigger::Schedule,
+                        ExecutionTrigger::Event,
+                    ][..],
+                ),
+                proptest::option::of("[a-z0-9]{1,12}"),
+                proptest::option::of("[A-Za-z0-9.]{1,24}"),
+                "[0-9.]{0,15}",
+            )
+                .prop_map(|(trigger, user_id, user_jwt, client_ip)| TriggerInfo {
+                    trigger,
+                    user_id,
+                    user_jwt,
+                    client_ip,
+                })
+        }
+
+        fn config() -> ProptestConfig {
+            ProptestConfig {
+                failure_persistence: None,
+                ..ProptestConfig::with_cases(256)
+            }
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn the_guest_sees_the_client_headers_and_each_of_ours_once(
+                client in headers(),
+                trigger in trigger(),
+                execution_id in "[a-z0-9]{1,20}",
+            ) {
+                let out = guest_headers(&client, &execution_id, &trigger);
+                let (ours, theirs): (Vec<_>, Vec<_>) =
+                    out.iter().partition(|(name, _)| name.starts_with("x-appwrite-"));
+                let expected_theirs: Vec<(String, String)> = client
+                    .iter()
+                    .map(|(name, value)| (name.to_ascii_lowercase(), value.clone()))
+                    .filter(|(name, _)| !name.starts_with("x-appwrite-"))
+                    .collect();
+                let theirs: Vec<(String, String)> = theirs.into_iter().cloned().collect();
+                prop_assert_eq!(theirs, expected_theirs);
+                let our_names: Vec<&str> = ours.iter().map(|(name, _)| name.as_str()).collect();
+                prop_assert_eq!(our_names, INJECTED.to_vec());
+                let value = |name: &str| {
+                    ours.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default()
+                };
+                prop_assert_eq!(value("x-appwrite-execution-id"), execution_id);
+                prop_assert_eq!(value("x-appwrite-user-id"), trigger.user_id.unwrap_or_default());
+                prop_assert_eq!(value("x-appwrite-user-jwt"), trigger.user_jwt.unwrap_or_default());
+                prop_assert_eq!(value("x-appwrite-trigger"), trigger.trigger.as_str());
+            }
+
+            #[test]
+            fn credentials_never_reach_the_record_whatever_their_case(client in headers()) {
+                let recorded = recordable_headers(&client);
+                let is_secret = |name: &str| {
+                    SECRET_HEADERS.iter().any(|secret| name.eq_ignore_ascii_case(secret))
+                };
+                let expected: Vec<(String, String)> =
+                    client.iter().filter(|(name, _)| !is_secret(name)).cloned().collect();
+                prop_assert_eq!(recorded, expected);
+            }
+
+            #[test]
+            fn framing_headers_are_recognised_whatever_their_case(
+                name in header_name(),
+                padding in prop_oneof![Just(""), Just(" "), Just("\t")],
+            ) {
+                let lower = name.to_ascii_lowercase();
+                let expected = FRAMING_HEADERS.contains(&lower.as_str()) || lower.starts_with("proxy-");
+                prop_assert_eq!(is_framing_header(&format!("{padding}{name}{padding}")), expected);
+            }
+        }
+    }
 }
