@@ -72,7 +72,7 @@ pub fn guest_headers(
     let mut out: Vec<(String, String)> = headers
         .iter()
         .map(|(name, value)| (name.to_ascii_lowercase(), value.clone()))
-        .filter(|(name, _)| !name.starts_with("x-appwrite-"))
+        .filter(|(name, _)| !is_reserved_header(name))
         .collect();
     let injected = [
         ("x-appwrite-trigger", trigger.trigger.as_str().to_owned()),
@@ -110,9 +110,18 @@ pub fn recordable_headers(headers: &[(String, String)]) -> Vec<(String, String)>
 }
 
 fn is_secret_header(name: &str) -> bool {
+    let name = name.trim();
     SECRET_HEADERS
         .iter()
         .any(|secret| name.eq_ignore_ascii_case(secret))
+}
+
+/// `x-appwrite-*` names are the server's to set. Whitespace around a name does not hide one: not
+/// every caller checks names are HTTP tokens, and a guest may well trim them.
+pub fn is_reserved_header(name: &str) -> bool {
+    name.trim()
+        .get(..11)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("x-appwrite-"))
 }
 
 fn limits(state: &AppState, function: &Function) -> Limits {
@@ -316,6 +325,23 @@ mod tests {
             recordable_headers(&headers),
             vec![("accept".to_owned(), "*/*".to_owned())]
         );
+    }
+
+    #[test]
+    fn whitespace_around_a_name_hides_neither_ours_nor_credentials() {
+        let headers = [
+            (" x-appwrite-trigger ".to_owned(), "forged".to_owned()),
+            ("\tX-Appwrite-User-Id".to_owned(), "admin".to_owned()),
+            (" authorization ".to_owned(), "Bearer x".to_owned()),
+        ];
+        let out = guest_headers(&headers[..2], "exec1", &TriggerInfo::default());
+        assert!(
+            out.iter()
+                .all(|(name, value)| name.trim() == name && value != "forged"),
+            "{out:?}"
+        );
+        assert_eq!(out.len(), 9, "only the injected headers remain: {out:?}");
+        assert_eq!(recordable_headers(&headers[2..]), Vec::new());
     }
 
     #[test]
