@@ -72,7 +72,7 @@ pub fn guest_headers(
     let mut out: Vec<(String, String)> = headers
         .iter()
         .map(|(name, value)| (name.to_ascii_lowercase(), value.clone()))
-        .filter(|(name, _)| !name.starts_with("x-appwrite-"))
+        .filter(|(name, _)| !is_reserved_header(name))
         .collect();
     let injected = [
         ("x-appwrite-trigger", trigger.trigger.as_str().to_owned()),
@@ -99,12 +99,29 @@ pub fn guest_headers(
     out
 }
 
+/// The headers an execution record keeps: all but [`SECRET_HEADERS`], whatever the case of their
+/// names (a record's headers may come from anywhere, not only from hyper's lower-cased ones).
 pub fn recordable_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
     headers
         .iter()
-        .filter(|(name, _)| !SECRET_HEADERS.contains(&name.as_str()))
+        .filter(|(name, _)| !is_secret_header(name))
         .cloned()
         .collect()
+}
+
+fn is_secret_header(name: &str) -> bool {
+    let name = name.trim();
+    SECRET_HEADERS
+        .iter()
+        .any(|secret| name.eq_ignore_ascii_case(secret))
+}
+
+/// `x-appwrite-*` names are the server's to set. Whitespace around a name does not hide one: not
+/// every caller checks names are HTTP tokens, and a guest may well trim them.
+pub fn is_reserved_header(name: &str) -> bool {
+    name.trim()
+        .get(..11)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("x-appwrite-"))
 }
 
 fn limits(state: &AppState, function: &Function) -> Limits {
@@ -308,5 +325,174 @@ mod tests {
             recordable_headers(&headers),
             vec![("accept".to_owned(), "*/*".to_owned())]
         );
+    }
+
+    #[test]
+    fn whitespace_around_a_name_hides_neither_ours_nor_credentials() {
+        let headers = [
+            (" x-appwrite-trigger ".to_owned(), "forged".to_owned()),
+            ("\tX-Appwrite-User-Id".to_owned(), "admin".to_owned()),
+            (" authorization ".to_owned(), "Bearer x".to_owned()),
+        ];
+        let out = guest_headers(&headers[..2], "exec1", &TriggerInfo::default());
+        assert!(
+            out.iter()
+                .all(|(name, value)| name.trim() == name && value != "forged"),
+            "{out:?}"
+        );
+        assert_eq!(out.len(), 9, "only the injected headers remain: {out:?}");
+        assert_eq!(recordable_headers(&headers[2..]), Vec::new());
+    }
+
+    #[test]
+    fn credentials_never_reach_the_record_whatever_the_case_of_their_names() {
+        let headers = vec![
+            ("AUTHORIZATION".to_owned(), String::new()),
+            ("Cookie".to_owned(), "session=1".to_owned()),
+            ("X-Appwrite-Key".to_owned(), "secret".to_owned()),
+            ("Accept".to_owned(), "*/*".to_owned()),
+        ];
+        assert_eq!(
+            recordable_headers(&headers),
+            vec![("Accept".to_owned(), "*/*".to_owned())]
+        );
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        const INJECTED: &[&str] = &[
+            "x-appwrite-trigger",
+            "x-appwrite-event",
+            "x-appwrite-user-id",
+            "x-appwrite-user-jwt",
+            "x-appwrite-execution-id",
+            "x-appwrite-client-ip",
+            "x-appwrite-country-code",
+            "x-appwrite-continent-code",
+            "x-appwrite-continent-eu",
+        ];
+
+        /// `name` with each letter's case chosen by `upper`.
+        fn recased(name: &str, upper: &[bool]) -> String {
+            name.chars()
+                .zip(upper.iter().cycle())
+                .map(|(c, up)| if *up { c.to_ascii_uppercase() } else { c })
+                .collect()
+        }
+
+        /// Header names clients send: ordinary ones, ours, credentials and framing ones, in any case.
+        fn header_name() -> impl Strategy<Value = String> {
+            let known = proptest::sample::select(
+                [
+                    INJECTED,
+                    SECRET_HEADERS,
+                    FRAMING_HEADERS,
+                    &["content-type", "accept"],
+                ]
+                .concat(),
+            );
+            let name = prop_oneof![
+                known.prop_map(str::to_owned),
+                "x-appwrite-[a-z-]{0,12}".prop_map(String::from),
+                "proxy-[a-z]{0,8}".prop_map(String::from),
+                "[A-Za-z0-9-]{1,20}".prop_map(String::from),
+            ];
+            // Some callers (the executions API's `headers` param) pass names through unchecked,
+            // so names may carry whitespace.
+            let padding = prop_oneof![4 => Just(""), 1 => Just(" "), 1 => Just("\t")];
+            (
+                name,
+                proptest::collection::vec(any::<bool>(), 1..8),
+                padding,
+            )
+                .prop_map(|(name, upper, pad)| format!("{pad}{}{pad}", recased(&name, &upper)))
+        }
+
+        fn headers() -> impl Strategy<Value = Vec<(String, String)>> {
+            proptest::collection::vec((header_name(), "[ -~]{0,16}"), 0..12)
+        }
+
+        fn trigger() -> impl Strategy<Value = TriggerInfo> {
+            (
+                proptest::sample::select(
+                    &[
+                        ExecutionTrigger::Http,
+                        ExecutionTrigger::Schedule,
+                        ExecutionTrigger::Event,
+                    ][..],
+                ),
+                proptest::option::of("[a-z0-9]{1,12}"),
+                proptest::option::of("[A-Za-z0-9.]{1,24}"),
+                "[0-9.]{0,15}",
+            )
+                .prop_map(|(trigger, user_id, user_jwt, client_ip)| TriggerInfo {
+                    trigger,
+                    user_id,
+                    user_jwt,
+                    client_ip,
+                })
+        }
+
+        fn config() -> ProptestConfig {
+            ProptestConfig {
+                failure_persistence: None,
+                ..ProptestConfig::with_cases(256)
+            }
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn the_guest_sees_the_client_headers_and_each_of_ours_once(
+                client in headers(),
+                trigger in trigger(),
+                execution_id in "[a-z0-9]{1,20}",
+            ) {
+                let out = guest_headers(&client, &execution_id, &trigger);
+                let reserved = |name: &str| name.trim().to_ascii_lowercase().starts_with("x-appwrite-");
+                let (ours, theirs): (Vec<_>, Vec<_>) = out.iter().partition(|(name, _)| reserved(name));
+                let expected_theirs: Vec<(String, String)> = client
+                    .iter()
+                    .map(|(name, value)| (name.to_ascii_lowercase(), value.clone()))
+                    .filter(|(name, _)| !reserved(name))
+                    .collect();
+                let theirs: Vec<(String, String)> = theirs.into_iter().cloned().collect();
+                prop_assert_eq!(theirs, expected_theirs);
+                let our_names: Vec<&str> = ours.iter().map(|(name, _)| name.as_str()).collect();
+                prop_assert_eq!(our_names, INJECTED.to_vec());
+                let value = |name: &str| {
+                    ours.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default()
+                };
+                prop_assert_eq!(value("x-appwrite-execution-id"), execution_id);
+                prop_assert_eq!(value("x-appwrite-user-id"), trigger.user_id.unwrap_or_default());
+                prop_assert_eq!(value("x-appwrite-user-jwt"), trigger.user_jwt.unwrap_or_default());
+                prop_assert_eq!(value("x-appwrite-trigger"), trigger.trigger.as_str());
+            }
+
+            #[test]
+            fn credentials_never_reach_the_record_whatever_their_case(client in headers()) {
+                let recorded = recordable_headers(&client);
+                let is_secret = |name: &str| {
+                    SECRET_HEADERS.iter().any(|secret| name.trim().eq_ignore_ascii_case(secret))
+                };
+                let expected: Vec<(String, String)> =
+                    client.iter().filter(|(name, _)| !is_secret(name)).cloned().collect();
+                prop_assert_eq!(recorded, expected);
+            }
+
+            #[test]
+            fn framing_headers_are_recognised_whatever_their_case(
+                name in header_name(),
+                padding in prop_oneof![Just(""), Just(" "), Just("\t")],
+            ) {
+                let lower = name.trim().to_ascii_lowercase();
+                let expected = FRAMING_HEADERS.contains(&lower.as_str()) || lower.starts_with("proxy-");
+                prop_assert_eq!(is_framing_header(&format!("{padding}{name}{padding}")), expected);
+            }
+        }
     }
 }

@@ -167,3 +167,74 @@ pub(crate) fn failure_response() -> Response {
         body: Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn response(status_code: u16, body_len: usize) -> Response {
+        Response {
+            status_code,
+            headers: Vec::new(),
+            body: vec![b'x'; body_len],
+        }
+    }
+
+    fn limits(max_response_bytes: usize) -> Limits {
+        Limits {
+            max_response_bytes,
+            ..Limits::default()
+        }
+    }
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            failure_persistence: None,
+            ..ProptestConfig::with_cases(256)
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn a_status_is_accepted_exactly_when_it_is_200_to_599(
+            status in prop_oneof![any::<u16>(), 95u16..=205, 595u16..=605],
+            body_len in 0usize..64,
+        ) {
+            let checked = check_response(&response(status, body_len), &limits(64));
+            if (200..=599).contains(&status) {
+                prop_assert_eq!(checked, Ok(()));
+            } else {
+                prop_assert_eq!(checked, Err(Failure::InvalidStatusCode(status)));
+            }
+        }
+
+        #[test]
+        fn a_body_is_accepted_exactly_when_it_fits_the_limit(
+            limit in 0usize..4096,
+            around in -3i64..=3,
+            status in 200u16..=599,
+        ) {
+            let Some(body_len) = limit.checked_add_signed(around as isize) else {
+                return Ok(());
+            };
+            let checked = check_response(&response(status, body_len), &limits(limit));
+            if body_len <= limit {
+                prop_assert_eq!(checked, Ok(()));
+            } else {
+                prop_assert_eq!(checked, Err(Failure::ResponseTooLarge { bytes: body_len, limit }));
+            }
+        }
+
+        #[test]
+        fn an_oversized_body_with_a_bad_status_is_refused_all_the_same(
+            status in prop_oneof![0u16..200, 600u16..=u16::MAX],
+            over in 1usize..16,
+        ) {
+            prop_assert!(check_response(&response(status, 16 + over), &limits(16)).is_err());
+        }
+    }
+}

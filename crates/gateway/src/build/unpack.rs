@@ -103,7 +103,8 @@ pub(super) fn unpack(source: Vec<u8>, entrypoint: &str) -> Result<Unpacked, Stri
     })
 }
 
-/// Finds the `.wasm` to deploy: the file at `entrypoint`, or the archive's only `.wasm`.
+/// Finds the `.wasm` to deploy: the file at `entrypoint`, or the archive's only `.wasm`. An
+/// archive with a `..` entry, or a link where the component should be, is refused.
 fn unpack_archive(archive: &[u8], entrypoint: &str) -> Result<(String, Vec<u8>), String> {
     let wanted = normalize(entrypoint);
     let unreadable = |error: io::Error| format!("The .tar.gz archive cannot be unpacked: {error}.");
@@ -116,16 +117,29 @@ fn unpack_archive(archive: &[u8], entrypoint: &str) -> Result<(String, Vec<u8>),
     let mut chosen: Option<(String, Vec<u8>)> = None;
     for entry in tar.entries().map_err(unreadable)? {
         let mut entry = entry.map_err(unreadable)?;
-        if !entry.header().entry_type().is_file() {
-            continue;
-        }
         let path = normalize(&entry.path().map_err(unreadable)?.to_string_lossy());
+        if climbs_out(&path) {
+            return Err(format!(
+                "The archive entry `{path}` climbs out of the archive with `..`; rebuild the \
+                 archive with paths inside it."
+            ));
+        }
         let is_wasm = path.ends_with(".wasm");
         let wanted_here = if wanted.is_empty() {
             is_wasm
         } else {
             path == wanted
         };
+        let entry_type = entry.header().entry_type();
+        if wanted_here && (entry_type.is_symlink() || entry_type.is_hard_link()) {
+            return Err(format!(
+                "The archive entry `{path}` is a link, not a file; put the component itself \
+                 in the archive."
+            ));
+        }
+        if !entry_type.is_file() {
+            continue;
+        }
         if is_wasm {
             wasm_files.push(path.clone());
         }
@@ -153,6 +167,12 @@ fn unpack_archive(archive: &[u8], entrypoint: &str) -> Result<(String, Vec<u8>),
             name_list(&wasm_files)
         )),
     }
+}
+
+/// Whether an entry's name has a `..` segment: such an archive was built to escape the directory
+/// it is unpacked into. Nothing here is written to disk, but no honest archive needs one.
+fn climbs_out(path: &str) -> bool {
+    path.split(['/', '\\']).any(|segment| segment == "..")
 }
 
 /// `./dist/x.wasm` and `/dist/x.wasm` name the same file as `dist/x.wasm`.
@@ -229,6 +249,63 @@ mod tests {
         tar.into_inner().expect("tar").finish().expect("gzip")
     }
 
+    /// A tar.gz whose entries carry their names verbatim (the `tar` builder refuses `..` and
+    /// absolute names, which is what these tests need to send), regular files or symlinks.
+    fn raw_archive(entries: &[(String, Entry)]) -> Vec<u8> {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut tar = tar::Builder::new(gz);
+        for (name, entry) in entries {
+            let mut header = tar::Header::new_gnu();
+            let field = &mut header.as_gnu_mut().expect("gnu header").name;
+            field[..name.len()].copy_from_slice(name.as_bytes());
+            header.set_mode(0o644);
+            match entry {
+                Entry::File(bytes) => {
+                    header.set_size(bytes.len() as u64);
+                    header.set_cksum();
+                    tar.append(&header, bytes.as_slice()).expect("append");
+                }
+                Entry::Symlink(target) => {
+                    header.set_entry_type(tar::EntryType::Symlink);
+                    header.set_size(0);
+                    header.set_link_name(target).expect("link name");
+                    header.set_cksum();
+                    tar.append(&header, std::io::empty()).expect("append");
+                }
+            }
+        }
+        tar.into_inner().expect("tar").finish().expect("gzip")
+    }
+
+    #[derive(Debug, Clone)]
+    enum Entry {
+        File(Vec<u8>),
+        Symlink(String),
+    }
+
+    #[test]
+    fn an_entry_climbing_out_with_dot_dot_is_refused() {
+        let source = raw_archive(&[("erf/../pb.wasm".to_owned(), Entry::File(b"\0asm".to_vec()))]);
+        let error = unpack_archive(&source, "").expect_err("refused");
+        assert!(
+            error.contains("`erf/../pb.wasm`") && error.contains(".."),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_link_at_the_entrypoint_is_refused() {
+        let source = raw_archive(&[
+            ("a.txt".to_owned(), Entry::Symlink("/etc/a".to_owned())),
+            ("real.wasm".to_owned(), Entry::File(b"\0asm".to_vec())),
+        ]);
+        let error = unpack_archive(&source, "a.txt").expect_err("refused");
+        assert!(
+            error.contains("`a.txt`") && error.contains("link"),
+            "{error}"
+        );
+    }
+
     #[test]
     fn the_only_wasm_of_an_archive_is_taken_without_an_entrypoint() {
         let source = archive(&[("README.md", b"hi"), ("./dist/app.wasm", b"\0asm-1")]);
@@ -267,5 +344,177 @@ mod tests {
             error.contains(".tar.gz") && error.contains(".wasm"),
             "{error}"
         );
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// A relative name of one or two plain segments, `.wasm` or not.
+        fn relative_name() -> impl Strategy<Value = String> {
+            ("[a-z]{1,8}(/[a-z]{1,8})?", any::<bool>())
+                .prop_map(|(stem, wasm)| format!("{stem}{}", if wasm { ".wasm" } else { ".txt" }))
+        }
+
+        fn contents() -> impl Strategy<Value = Vec<u8>> {
+            proptest::collection::vec(any::<u8>(), 0..600)
+        }
+
+        /// Other files of an archive, none named like the entrypoint.
+        fn other_files(entrypoint: String) -> impl Strategy<Value = Vec<(String, Entry)>> {
+            proptest::collection::vec((relative_name(), contents()), 0..5).prop_map(move |files| {
+                files
+                    .into_iter()
+                    .filter(|(name, _)| *name != entrypoint)
+                    .map(|(name, bytes)| (name, Entry::File(bytes)))
+                    .collect()
+            })
+        }
+
+        fn config(cases: u32) -> ProptestConfig {
+            ProptestConfig {
+                failure_persistence: None,
+                ..ProptestConfig::with_cases(cases)
+            }
+        }
+
+        fn assert_clear(error: &str) {
+            assert!(
+                error.starts_with("The ") && error.len() > 30,
+                "unclear error: {error}"
+            );
+        }
+
+        proptest! {
+            #![proptest_config(config(256))]
+
+            #[test]
+            fn arbitrary_bytes_never_panic_and_fail_clearly(
+                bytes in proptest::collection::vec(any::<u8>(), 0..2048),
+                prefix in prop_oneof![Just(Vec::new()), Just(GZIP_MAGIC.to_vec())],
+                entrypoint in "[a-z./]{0,12}",
+            ) {
+                let source = [prefix, bytes].concat();
+                match unpack(source.clone(), &entrypoint) {
+                    Ok(unpacked) => prop_assert!(source.starts_with(WASM_MAGIC) && unpacked.wasm == source),
+                    Err(error) => assert_clear(&error),
+                }
+            }
+
+            #[test]
+            fn gzipped_garbage_never_panics_and_fails_clearly(
+                bytes in proptest::collection::vec(any::<u8>(), 0..4096),
+            ) {
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                std::io::Write::write_all(&mut gz, &bytes).expect("gzip");
+                let source = gz.finish().expect("gzip");
+                if let Err(error) = unpack(source, "") {
+                    assert_clear(&error);
+                }
+            }
+
+            #[test]
+            fn an_archive_gives_back_the_file_at_its_entrypoint(
+                (entrypoint, others) in relative_name().prop_flat_map(|name| (Just(name.clone()), other_files(name))),
+                wasm in contents(),
+                position in any::<proptest::sample::Index>(),
+                spelled in prop_oneof![Just(""), Just("./"), Just("/")],
+            ) {
+                let mut entries = others;
+                let at = position.index(entries.len() + 1);
+                entries.insert(at, (entrypoint.clone(), Entry::File(wasm.clone())));
+                let source = raw_archive(&entries);
+                let (path, bytes) = unpack_archive(&source, &format!("{spelled}{entrypoint}"))
+                    .map_err(TestCaseError::fail)?;
+                prop_assert_eq!(path, entrypoint);
+                prop_assert_eq!(bytes, wasm);
+            }
+
+            #[test]
+            fn an_entry_climbing_out_with_dot_dot_is_refused_whichever_file_is_wanted(
+                (entrypoint, others) in relative_name().prop_flat_map(|name| (Just(name.clone()), other_files(name))),
+                climbing in "([a-z]{1,4}/)?\\.\\./[a-z]{1,6}\\.wasm",
+                wasm in contents(),
+            ) {
+                let mut entries = others;
+                entries.push((climbing.clone(), Entry::File(wasm)));
+                let source = raw_archive(&entries);
+                for wanted in [entrypoint.as_str(), climbing.as_str(), ""] {
+                    let error = unpack_archive(&source, wanted).expect_err("refused");
+                    prop_assert!(error.contains(&format!("`{climbing}`")) && error.contains(".."), "{error}");
+                }
+            }
+
+            #[test]
+            fn a_link_at_the_entrypoint_is_refused_wherever_it_points(
+                entrypoint in relative_name(),
+                target in prop_oneof!["/etc/[a-z]{1,8}", "\\.\\./[a-z]{1,8}", "[a-z]{1,8}\\.wasm"],
+            ) {
+                let entries = [
+                    (entrypoint.clone(), Entry::Symlink(target)),
+                    ("real.wasm".to_owned(), Entry::File(b"\0asm".to_vec())),
+                ];
+                let source = raw_archive(&entries);
+                let error = unpack_archive(&source, &entrypoint).expect_err("refused");
+                prop_assert!(error.contains(&format!("`{entrypoint}`")) && error.contains("link"), "{error}");
+            }
+
+            #[test]
+            fn absolute_entry_names_are_read_as_relative_names(
+                entrypoint in relative_name(),
+                wasm in contents(),
+            ) {
+                // Nothing is written to disk: an entry's name only selects the file to deploy.
+                let source = raw_archive(&[(format!("/{entrypoint}"), Entry::File(wasm.clone()))]);
+                let (path, bytes) = unpack_archive(&source, &entrypoint).map_err(TestCaseError::fail)?;
+                prop_assert_eq!(path, entrypoint);
+                prop_assert_eq!(bytes, wasm);
+            }
+
+            #[test]
+            fn chunks_written_in_any_order_reassemble_the_upload(
+                (source, order) in proptest::collection::vec(
+                    proptest::collection::vec(any::<u8>(), 1..300),
+                    1..8,
+                )
+                .prop_flat_map(|chunks| {
+                    let order: Vec<usize> = (0..chunks.len()).collect();
+                    (Just(chunks), Just(order).prop_shuffle())
+                }),
+            ) {
+                let dir = tempfile::tempdir().expect("temp dir");
+                for index in order {
+                    std::fs::write(dir.path().join(index.to_string()), &source[index]).expect("chunk");
+                }
+                let whole = source.concat();
+                let read = read_source(dir.path(), source.len() as u32, whole.len() as u64)
+                    .map_err(TestCaseError::fail)?;
+                prop_assert_eq!(read, whole);
+                for index in 0..source.len() {
+                    prop_assert!(!dir.path().join(index.to_string()).exists(), "chunk {index} is left");
+                }
+            }
+        }
+
+        proptest! {
+            #![proptest_config(config(6))]
+
+            #[test]
+            fn archives_unpacking_past_the_limit_are_refused_whichever_file_is_deployed(
+                files in 2usize..5,
+                deployed in any::<proptest::sample::Index>(),
+            ) {
+                let each = MAX_UNPACKED_BYTES / files as u64 + 1024;
+                let zeros = vec![0u8; each as usize];
+                let entries: Vec<(String, Entry)> = (0..files)
+                    .map(|n| (format!("f{n}.wasm"), Entry::File(zeros.clone())))
+                    .collect();
+                let source = raw_archive(&entries);
+                let wanted = format!("f{}.wasm", deployed.index(files));
+                let error = unpack_archive(&source, &wanted).expect_err("refused");
+                prop_assert!(error.contains("more than 64 MiB"), "{error}");
+            }
+        }
     }
 }

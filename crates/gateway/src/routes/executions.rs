@@ -107,7 +107,7 @@ fn request_headers(
         .into_iter()
         .map(|(name, value)| {
             let name = name.to_ascii_lowercase();
-            if name.starts_with("x-appwrite-") {
+            if crate::invoke::is_reserved_header(&name) {
                 return Err(ApiError::invalid_argument(format!(
                     "Invalid `headers` param: '{name}' is reserved (x-appwrite-* headers are set by the server)."
                 )));

@@ -14,4 +14,5 @@ mod isolation;
 mod migrations_and_durability;
 mod queries;
 mod query_cursors_and_errors;
+mod query_properties;
 mod secret_variables;

@@ -329,4 +329,90 @@ mod tests {
         let error = ChunkRange::parse("bytes 0-5242879/999999999").expect_err("too large");
         assert_eq!(error.kind.as_str(), "deployment_invalid_file_size");
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        const INVALID_RANGE: &str = "storage_invalid_content_range";
+
+        /// The one range the SDKs send for chunk `index` of a `total`-byte file.
+        fn sdk_range(index: u64, total: u64) -> (u64, u64) {
+            let start = index * CHUNK_SIZE;
+            (start, start.saturating_add(CHUNK_SIZE).min(total) - 1)
+        }
+
+        /// A byte offset at, just before or just after a chunk boundary, or anywhere.
+        fn offset() -> impl Strategy<Value = u64> {
+            prop_oneof![
+                (0u64..=14, -1i64..=1).prop_map(|(chunk, delta)| {
+                    (chunk * CHUNK_SIZE).saturating_add_signed(delta)
+                }),
+                0..=MAX_SOURCE_BYTES + 1,
+                any::<u64>(),
+            ]
+        }
+
+        fn config() -> ProptestConfig {
+            ProptestConfig {
+                failure_persistence: None,
+                ..ProptestConfig::with_cases(256)
+            }
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn arbitrary_header_values_never_panic(value in any::<String>()) {
+                let _ = ChunkRange::parse(&value);
+            }
+
+            #[test]
+            fn header_like_values_never_panic(
+                value in "(bytes )?[0-9 +-]{0,24}(/[0-9 +-]{0,24})?",
+            ) {
+                let _ = ChunkRange::parse(&value);
+            }
+
+            #[test]
+            fn every_sdk_chunk_of_a_file_is_accepted(
+                total in 1..=MAX_SOURCE_BYTES,
+                pick in any::<proptest::sample::Index>(),
+            ) {
+                let count = total.div_ceil(CHUNK_SIZE);
+                let index = pick.index(count as usize) as u64;
+                let (start, end) = sdk_range(index, total);
+                let range = ChunkRange::parse(&format!("bytes {start}-{end}/{total}"))
+                    .map_err(|error| TestCaseError::fail(error.message))?;
+                prop_assert_eq!(u64::from(range.index()), index);
+                prop_assert_eq!(u64::from(range.count()), count);
+                prop_assert_eq!(range.len(), end - start + 1);
+            }
+
+            #[test]
+            fn a_range_is_accepted_exactly_when_it_is_an_sdk_chunk(
+                start in offset(),
+                end in offset(),
+                total in prop_oneof![offset(), 1..=MAX_SOURCE_BYTES],
+            ) {
+                let header = format!("bytes {start}-{end}/{total}");
+                let parsed = ChunkRange::parse(&header);
+                let is_sdk_chunk = start < total
+                    && start % CHUNK_SIZE == 0
+                    && (start, end) == sdk_range(start / CHUNK_SIZE, total);
+                match parsed {
+                    Ok(_) => prop_assert!(is_sdk_chunk && total <= MAX_SOURCE_BYTES, "{header}"),
+                    Err(error) if total > MAX_SOURCE_BYTES => {
+                        prop_assert_eq!(error.kind.as_str(), "deployment_invalid_file_size");
+                    }
+                    Err(error) => {
+                        prop_assert!(!is_sdk_chunk, "{header} refused: {}", error.message);
+                        prop_assert_eq!(error.kind.as_str(), INVALID_RANGE);
+                    }
+                }
+            }
+        }
+    }
 }
