@@ -271,7 +271,7 @@ fn request(
             prop_oneof![3 => filter_query(collection, 2), 1 => order_query(collection).boxed()],
             0..5,
         ),
-        proptest::option::of(0u32..=5000),
+        proptest::option::of(0u32..=collection.max_limit()),
         proptest::option::of(0u32..=5000),
         proptest::option::of((any::<bool>(), cursor_ids)),
         proptest::option::of(user_string()),
