@@ -37,31 +37,28 @@ pub struct RunningServer {
     pub new_admin_key: Option<String>,
     shutdown: watch::Sender<bool>,
     serving: JoinHandle<()>,
-    workers: Vec<JoinHandle<()>>,
+    workers: worker::Workers,
     writer: ExecutionWriter,
     grace: Duration,
 }
 
 impl RunningServer {
-    /// Stops accepting connections, lets requests in flight finish (for at most the shutdown
-    /// grace period, then closes their connections), stops the workers, and waits until every
-    /// execution record taken on is committed. Queued executions a worker was running are
-    /// `processing` in the store and run again at the next start.
+    /// Stops accepting connections and claiming queued executions, lets requests and queued
+    /// executions in flight finish (for at most the shutdown grace period, then cuts them off),
+    /// stops the other workers, and waits until every execution record taken on is committed.
+    /// A queued execution cut off stays `processing` in the store and runs again at the next
+    /// start.
     pub async fn shutdown(self) {
+        let deadline = tokio::time::Instant::now() + self.grace;
         let _ = self.shutdown.send(true);
-        let mut serving = self.serving;
-        if tokio::time::timeout(self.grace, &mut serving)
-            .await
-            .is_err()
-        {
-            tracing::warn!(
-                grace_secs = self.grace.as_secs(),
-                "requests still in flight after the shutdown grace period are cut off"
-            );
-            serving.abort();
-            let _ = serving.await;
-        }
-        for worker in self.workers {
+        finish_by(deadline, self.serving, "requests in flight were cut off").await;
+        finish_by(
+            deadline,
+            self.workers.queue,
+            "queued executions in flight were cut off; they run again at the next start",
+        )
+        .await;
+        for worker in self.workers.others {
             worker.abort();
             let _ = worker.await;
         }
@@ -80,6 +77,15 @@ impl RunningServer {
         );
         self.shutdown().await;
         tracing::info!("stopped");
+    }
+}
+
+/// Waits for `task` until `deadline`, then aborts it, saying what was `cut_off`.
+async fn finish_by(deadline: tokio::time::Instant, mut task: JoinHandle<()>, cut_off: &str) {
+    if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+        tracing::warn!("{cut_off}: the shutdown grace period ended");
+        task.abort();
+        let _ = task.await;
     }
 }
 

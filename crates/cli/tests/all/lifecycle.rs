@@ -28,8 +28,10 @@ struct ServeProcess {
     child: Child,
     addr: SocketAddr,
     http: reqwest::Client,
-    /// Everything the server printed after its start banner, for failure messages.
+    /// Everything the server printed, for assertions and failure messages.
     log: Arc<Mutex<Vec<String>>>,
+    /// The thread reading the server's output; it ends with the process.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl ServeProcess {
@@ -52,7 +54,7 @@ impl ServeProcess {
         let (endpoint_tx, endpoint_rx) = mpsc::channel();
         let thread_log = Arc::clone(&log);
         // Reads the output until the process ends, so the pipe never fills and blocks it.
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(endpoint) = line.trim().strip_prefix("API:") {
                     let _ = endpoint_tx.send(endpoint.trim().to_owned());
@@ -77,6 +79,7 @@ impl ServeProcess {
             addr,
             http,
             log,
+            reader: Some(reader),
         }
     }
 
@@ -186,6 +189,10 @@ impl ServeProcess {
         let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait().expect("waits for wafer") {
+                // Everything the process printed is read once its output closes.
+                if let Some(reader) = self.reader.take() {
+                    reader.join().expect("the output reader");
+                }
                 return status;
             }
             assert!(
@@ -254,34 +261,20 @@ fn id_of(record: &Value) -> String {
     record["$id"].as_str().expect("execution id").to_owned()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_lets_the_execution_in_flight_finish_then_exits_cleanly_and_a_restart_does_not_compile()
- {
-    let data = TempDir::new().expect("data directory");
-    // One execution at a time, so a second one answering 429 shows the first is running.
-    let mut server = ServeProcess::start(
-        data.path(),
-        &[
-            "--max-concurrency",
-            "1",
-            "--shutdown-grace-secs",
-            "20",
-            // Fuel for far more than the timeout's 3 s of spinning.
-            "--fuel",
-            "1000000000000",
-        ],
-    );
-    // Spins until its 3 s timeout: an execution long enough to be in flight at the SIGTERM.
-    let slow = json!({"timeout": 3});
-    server.deploy_example("spin", "endless-loop", slow).await;
-    let hello_deployment = server.deploy_example("hello", "hello", json!({})).await;
-    let artifacts = files_with_mtimes(&data.path().join("artifacts"));
-    assert!(!artifacts.is_empty(), "compiled artifacts are on disk");
-
+/// Starts a synchronous execution of `spinning` on a server that runs one execution at a time,
+/// and returns once it runs: when an execution of `quick` is refused with 429.
+async fn start_spinning(
+    server: &ServeProcess,
+    spinning: &str,
+    quick: &str,
+) -> tokio::task::JoinHandle<reqwest::Result<reqwest::Response>> {
     // Retried while a probe below holds the only slot; once a probe is refused, this one runs.
     let in_flight = tokio::spawn({
         let request = server
-            .admin(reqwest::Method::POST, "/v1/functions/spin/executions")
+            .admin(
+                reqwest::Method::POST,
+                &format!("/v1/functions/{spinning}/executions"),
+            )
             .json(&json!({}));
         async move {
             loop {
@@ -297,11 +290,41 @@ async fn sigterm_lets_the_execution_in_flight_finish_then_exits_cleanly_and_a_re
         Duration::from_secs(10),
         "the slow execution runs",
         || async {
-            let probe = server.execute("hello", json!({})).await;
+            let probe = server.execute(quick, json!({})).await;
             probe.is_ok_and(|reply| reply.status() == StatusCode::TOO_MANY_REQUESTS)
         },
     )
     .await;
+    in_flight
+}
+
+/// Fuel for far more than a timeout's seconds of spinning: the timeout ends the execution.
+const PLENTY_OF_FUEL: &str = "1000000000000";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_the_execution_in_flight_finish_then_exits_cleanly_and_a_restart_does_not_compile()
+ {
+    let data = TempDir::new().expect("data directory");
+    // One execution at a time, so a second one answering 429 shows the first is running.
+    let mut server = ServeProcess::start(
+        data.path(),
+        &[
+            "--max-concurrency",
+            "1",
+            "--shutdown-grace-secs",
+            "20",
+            "--fuel",
+            PLENTY_OF_FUEL,
+        ],
+    );
+    // Spins until its 3 s timeout: an execution long enough to be in flight at the SIGTERM.
+    let slow = json!({"timeout": 3});
+    server.deploy_example("spin", "endless-loop", slow).await;
+    let hello_deployment = server.deploy_example("hello", "hello", json!({})).await;
+    let artifacts = files_with_mtimes(&data.path().join("artifacts"));
+    assert!(!artifacts.is_empty(), "compiled artifacts are on disk");
+
+    let in_flight = start_spinning(&server, "spin", "hello").await;
     let terminated_at = Instant::now();
     server.terminate();
 
@@ -358,6 +381,76 @@ async fn sigterm_lets_the_execution_in_flight_finish_then_exits_cleanly_and_a_re
         .get(&format!("/v1/functions/hello/deployments/{deployment_id}"))
         .await;
     assert_eq!(deployment, hello_deployment, "the deployment is as built");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_cuts_off_an_execution_that_outlasts_the_grace_period_and_still_exits_cleanly() {
+    let data = TempDir::new().expect("data directory");
+    let mut server = ServeProcess::start(
+        data.path(),
+        &[
+            "--max-concurrency",
+            "1",
+            "--shutdown-grace-secs",
+            "1",
+            "--fuel",
+            PLENTY_OF_FUEL,
+        ],
+    );
+    server
+        .deploy_example("spin", "endless-loop", json!({"timeout": 20}))
+        .await;
+    server.deploy_example("hello", "hello", json!({})).await;
+    let in_flight = start_spinning(&server, "spin", "hello").await;
+    let terminated_at = Instant::now();
+    server.terminate();
+
+    let status = server.exit_within(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "exit status:\n{}", server.log());
+    let stopped_after = terminated_at.elapsed();
+    assert!(
+        stopped_after < Duration::from_secs(5),
+        "stopped {stopped_after:?} after SIGTERM, with a 1 s grace period"
+    );
+    let cut_off = in_flight.await.expect("the request task");
+    assert!(
+        cut_off.is_err(),
+        "no answer for a cut-off request: {cut_off:?}"
+    );
+    assert!(
+        server.log().contains("shutdown grace period"),
+        "the cut is logged:\n{}",
+        server.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_a_running_async_execution_finish_and_record_it_before_exiting() {
+    let data = TempDir::new().expect("data directory");
+    let mut server = ServeProcess::start(data.path(), &["--fuel", PLENTY_OF_FUEL]);
+    server
+        .deploy_example("spin", "endless-loop", json!({"timeout": 3}))
+        .await;
+    let queued = server
+        .execute("spin", json!({"async": true}))
+        .await
+        .expect("enqueue answers");
+    assert_eq!(queued.status(), StatusCode::ACCEPTED);
+    let id = id_of(&queued.json().await.expect("the queued record"));
+    wait_until(Duration::from_secs(10), "the worker runs it", || async {
+        let (_, record) = server.execution("spin", &id).await;
+        record["status"] == "processing"
+    })
+    .await;
+    server.terminate();
+    let status = server.exit_within(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0), "exit status:\n{}", server.log());
+
+    // Finished and recorded before the exit: not queued again to run a second time.
+    let restarted = ServeProcess::start(data.path(), &[]);
+    let (_, record) = restarted.execution("spin", &id).await;
+    assert_eq!(record["status"], "failed", "{record}");
+    assert_eq!(record["errors"], "Execution timed out.", "{record}");
 }
 
 /// How long queued executions may take to finish after a restart.
