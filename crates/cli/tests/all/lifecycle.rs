@@ -453,6 +453,55 @@ async fn sigterm_lets_a_running_async_execution_finish_and_record_it_before_exit
     assert_eq!(record["errors"], "Execution timed out.", "{record}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_long_compile_still_exits_within_the_grace_period() {
+    let data = TempDir::new().expect("data directory");
+    // Cranelift only: the JavaScript component then compiles for many seconds.
+    let mut server = ServeProcess::start(
+        data.path(),
+        &["--winch-threshold-bytes", "0", "--shutdown-grace-secs", "1"],
+    );
+    let js = wafer_testkit::repo_root().join("guest-examples/js/build/hello.wasm");
+    let bytes =
+        std::fs::read(&js).expect("guest-examples/js/build/hello.wasm (scripts/build-guests.sh)");
+    let created = server
+        .admin(reqwest::Method::POST, "/v1/functions")
+        .json(&json!({"functionId": "js", "name": "js", "runtime": "javascript-wasi-0.2"}))
+        .send()
+        .await
+        .expect("create answers");
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let form = Form::new()
+        .part("code", Part::bytes(bytes).file_name("code.wasm"))
+        .text("activate", "true");
+    let uploaded = server
+        .admin(reqwest::Method::POST, "/v1/functions/js/deployments")
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload answers");
+    assert_eq!(uploaded.status(), StatusCode::ACCEPTED);
+    let deployment: Value = uploaded.json().await.expect("deployment JSON");
+    let path = format!(
+        "/v1/functions/js/deployments/{}",
+        deployment["$id"].as_str().expect("deployment id")
+    );
+    wait_until(Duration::from_secs(10), "the build runs", || async {
+        server.get(&path).await.1["status"] == "building"
+    })
+    .await;
+    let terminated_at = Instant::now();
+    server.terminate();
+
+    let status = server.exit_within(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "exit status:\n{}", server.log());
+    let stopped_after = terminated_at.elapsed();
+    assert!(
+        stopped_after < Duration::from_secs(5),
+        "stopped {stopped_after:?} after SIGTERM, with a 1 s grace period"
+    );
+}
+
 /// How long queued executions may take to finish after a restart.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
 
