@@ -454,7 +454,8 @@ async fn sigterm_lets_a_running_async_execution_finish_and_record_it_before_exit
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_during_a_long_compile_still_exits_within_the_grace_period() {
+async fn sigterm_during_a_long_compile_exits_within_the_grace_period_and_the_next_start_resumes_the_build()
+ {
     let data = TempDir::new().expect("data directory");
     // Cranelift only: the JavaScript component then compiles for many seconds.
     let mut server = ServeProcess::start(
@@ -500,6 +501,19 @@ async fn sigterm_during_a_long_compile_still_exits_within_the_grace_period() {
         stopped_after < Duration::from_secs(5),
         "stopped {stopped_after:?} after SIGTERM, with a 1 s grace period"
     );
+
+    // The next start resumes the build (Winch first, by default: seconds).
+    let restarted = ServeProcess::start(data.path(), &[]);
+    wait_until(
+        BUILD_TIMEOUT,
+        "the interrupted build is resumed",
+        || async {
+            let (_, deployment) = restarted.get(&path).await;
+            assert_ne!(deployment["status"], "failed", "{deployment}");
+            deployment["status"] == "ready"
+        },
+    )
+    .await;
 }
 
 /// How long queued executions may take to finish after a restart.
@@ -520,6 +534,15 @@ async fn kill_9_during_a_burst_of_async_executions_leaves_none_missing_or_stuck(
         let record: Value = reply.json().await.expect("the queued record");
         queued.push(id_of(&record));
     }
+    wait_until(
+        Duration::from_secs(10),
+        "the worker has started",
+        || async {
+            let (_, first) = server.execution("hello", &queued[0]).await;
+            first["status"] != "waiting"
+        },
+    )
+    .await;
     server.kill_hard();
 
     let restarted = ServeProcess::start(data.path(), &[]);
