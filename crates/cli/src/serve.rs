@@ -200,8 +200,9 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     http2_ping_timeout_secs: u64,
-    /// Seconds a stopping server (SIGTERM or Ctrl-C) lets requests in flight finish before it
-    /// closes their connections; it accepts no new ones meanwhile.
+    /// Seconds a stopping server (SIGTERM or Ctrl-C) lets requests and queued executions in
+    /// flight finish before it cuts them off; it accepts no new connections and claims no more
+    /// queued work meanwhile, and exits once every execution record is committed.
     #[arg(long, env = "WAFER_SHUTDOWN_GRACE_SECS", default_value_t = GatewayConfig::DEFAULT_SHUTDOWN_GRACE.as_secs())]
     shutdown_grace_secs: u64,
     /// Non-public address ranges (CIDRs or addresses, comma-separated, e.g.
