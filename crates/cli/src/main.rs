@@ -122,12 +122,24 @@ enum Command {
     Keys(Group<KeysCommand>),
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    match run(Cli::parse().command).await {
+/// How long the end of `main` waits for tasks still running on the blocking pool.
+const RUNTIME_SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+
+fn main() -> ExitCode {
+    let command = Cli::parse().command;
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => return report(&error.into()),
+    };
+    let code = match runtime.block_on(run(command)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => report(&error),
-    }
+    };
+    // Dropping a runtime waits for every blocking task, and a deployment's compile (seconds to
+    // minutes) is one: a stopping server would outlive its grace period. By now what must be
+    // durable is committed; an interrupted build is resumed at the next start.
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN_TIMEOUT);
+    code
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {

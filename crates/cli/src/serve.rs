@@ -200,6 +200,11 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     http2_ping_timeout_secs: u64,
+    /// Seconds a stopping server (SIGTERM or Ctrl-C) lets requests and queued executions in
+    /// flight finish before it cuts them off; it accepts no new connections and claims no more
+    /// queued work meanwhile, and exits once every execution record is committed.
+    #[arg(long, env = "WAFER_SHUTDOWN_GRACE_SECS", default_value_t = GatewayConfig::DEFAULT_SHUTDOWN_GRACE.as_secs())]
+    shutdown_grace_secs: u64,
     /// Non-public address ranges (CIDRs or addresses, comma-separated, e.g.
     /// `10.0.0.0/8,127.0.0.1/32`) that functions' outbound calls may reach. By default they
     /// reach only public addresses: never loopback, private networks, link-local (cloud
@@ -269,6 +274,7 @@ impl ServeArgs {
             http2_keep_alive_timeout: Duration::from_secs(self.http2_ping_timeout_secs),
             max_connections: self.max_connections,
         };
+        config.shutdown_grace = Duration::from_secs(self.shutdown_grace_secs);
         config.outbound = OutboundConfig {
             allow_private: self.outbound_allow_private,
             max_requests: self.outbound_max_requests,

@@ -227,6 +227,9 @@ pub struct GatewayConfig {
     pub durable_route_records: bool,
     /// Timeouts and the cap on client connections.
     pub connections: ConnectionLimits,
+    /// How long a stopping server lets requests in flight finish before it closes their
+    /// connections anyway.
+    pub shutdown_grace: Duration,
     /// Non-public address ranges functions' outbound calls may reach, and the per-execution
     /// caps on outbound requests, connections and response bytes.
     pub outbound: OutboundConfig,
@@ -242,6 +245,9 @@ impl GatewayConfig {
     pub const DEFAULT_MAX_QUEUED_PER_PROJECT: u64 = 10_000;
     /// Default of [`max_schedule_ahead`](Self::max_schedule_ahead): 30 days.
     pub const DEFAULT_MAX_SCHEDULE_AHEAD: Duration = Duration::from_secs(30 * 24 * 3600);
+    /// Default of [`shutdown_grace`](Self::shutdown_grace): as long as the longest synchronous
+    /// execution may take ([`sync_timeout_cap`](Self::sync_timeout_cap)).
+    pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
     /// Three quarters of the machine's memory, leaving the rest to the server itself, the
     /// database and the page cache; `None` where the machine's memory cannot be read.
@@ -288,6 +294,7 @@ impl GatewayConfig {
             metadata_cache: CacheConfig::default(),
             durable_route_records: false,
             connections: ConnectionLimits::default(),
+            shutdown_grace: Self::DEFAULT_SHUTDOWN_GRACE,
             outbound: OutboundConfig::default(),
         }
     }

@@ -7,6 +7,7 @@ mod watchdog;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -20,7 +21,7 @@ use tokio::task::JoinHandle;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 use wafer_runtime::{Runtime, RuntimeConfig};
-use wafer_store::{CachedStore, MetadataStore, SqliteStore, WriterConfig};
+use wafer_store::{CachedStore, ExecutionWriter, MetadataStore, SqliteStore, WriterConfig};
 
 use crate::build::Builds;
 use crate::config::GatewayConfig;
@@ -36,26 +37,82 @@ pub struct RunningServer {
     pub new_admin_key: Option<String>,
     shutdown: watch::Sender<bool>,
     serving: JoinHandle<()>,
-    workers: Vec<JoinHandle<()>>,
+    workers: worker::Workers,
+    writer: ExecutionWriter,
+    grace: Duration,
 }
 
 impl RunningServer {
-    /// Stops accepting requests, lets in-flight ones finish, and stops the workers.
+    /// Stops accepting connections and claiming queued executions, lets requests and queued
+    /// executions in flight finish (for at most the shutdown grace period, then cuts them off),
+    /// stops the other workers, and waits until every execution record taken on is committed.
+    /// A queued execution cut off stays `processing` in the store and runs again at the next
+    /// start.
     pub async fn shutdown(self) {
+        let deadline = tokio::time::Instant::now() + self.grace;
         let _ = self.shutdown.send(true);
-        let _ = self.serving.await;
-        for worker in self.workers {
+        finish_by(deadline, self.serving, "requests in flight were cut off").await;
+        finish_by(
+            deadline,
+            self.workers.queue,
+            "queued executions in flight were cut off; they run again at the next start",
+        )
+        .await;
+        for worker in self.workers.others {
             worker.abort();
             let _ = worker.await;
         }
+        if let Err(error) = self.writer.flush().await {
+            tracing::error!(%error, "execution records could not be committed at shutdown");
+        }
     }
 
-    /// Serves until the task is cancelled or the process is interrupted.
+    /// Serves until the task is cancelled or the process is asked to stop (SIGINT, i.e.
+    /// Ctrl-C, or SIGTERM, as service managers and container runtimes send), then shuts down.
     pub async fn wait(self) {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
+        stop_requested().await;
+        tracing::info!(
+            grace_secs = self.grace.as_secs(),
+            "shutting down: no new connections, requests in flight may finish"
+        );
         self.shutdown().await;
+        tracing::info!("stopped");
     }
+}
+
+/// Waits for `task` until `deadline`, then aborts it, saying what was `cut_off`.
+async fn finish_by(deadline: tokio::time::Instant, mut task: JoinHandle<()>, cut_off: &str) {
+    if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+        tracing::warn!("{cut_off}: the shutdown grace period ended");
+        task.abort();
+        let _ = task.await;
+    }
+}
+
+/// Resolves on the first SIGINT or SIGTERM.
+async fn stop_requested() {
+    let interrupted = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminated) => tokio::select! {
+                () = interrupted => {}
+                _ = terminated.recv() => {}
+            },
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                interrupted.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    interrupted.await;
 }
 
 pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
@@ -83,6 +140,7 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
         );
     }
     let writer = store.spawn_execution_writer(WriterConfig::default())?;
+    let grace = config.shutdown_grace;
     let runtime = Runtime::new(RuntimeConfig {
         engine: config.engine.clone(),
         cache_capacity: config.deployment_cache_capacity,
@@ -106,7 +164,7 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
         config,
         api_endpoint: api_endpoint.clone(),
         store,
-        writer,
+        writer: writer.clone(),
         runtime: Arc::new(runtime),
         jwt_secret,
         queue: Notify::new(),
@@ -133,6 +191,8 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
         shutdown,
         serving,
         workers,
+        writer,
+        grace,
     })
 }
 

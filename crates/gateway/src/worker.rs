@@ -20,21 +20,33 @@ const POLL_INTERVAL: Duration = Duration::from_millis(500);
 /// Most executions claimed in one transaction.
 const CLAIM_BATCH: usize = 64;
 
-pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    vec![
-        tokio::spawn(queue_worker(state.clone(), stop.clone())),
-        tokio::spawn(scheduler(state.clone(), stop.clone())),
-        tokio::spawn(janitor::run(state, stop)),
-    ]
+/// The background tasks. The queue worker is apart: told to stop, it claims nothing more and
+/// ends once the executions it runs are finished and recorded, which a stopping server waits
+/// for (within its grace period); the others can be stopped at any point.
+pub struct Workers {
+    pub queue: JoinHandle<()>,
+    pub others: Vec<JoinHandle<()>>,
+}
+
+pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> Workers {
+    Workers {
+        queue: tokio::spawn(queue_worker(state.clone(), stop.clone())),
+        others: vec![
+            tokio::spawn(scheduler(state.clone(), stop.clone())),
+            tokio::spawn(janitor::run(state, stop)),
+        ],
+    }
 }
 
 async fn queue_worker(state: AppState, mut stop: watch::Receiver<bool>) {
     // Claimed executions that have not finished. The worker claims only what fits, so a backlog
     // of any size stays in the database instead of becoming tasks that hold their rows (with
     // request bodies) in memory.
-    let slots = Arc::new(Semaphore::new(
-        state.config.max_concurrent_executions.max(1),
-    ));
+    let capacity = state
+        .config
+        .max_concurrent_executions
+        .clamp(1, Semaphore::MAX_PERMITS);
+    let slots = Arc::new(Semaphore::new(capacity));
     loop {
         let room = slots.available_permits().min(CLAIM_BATCH);
         let claimed = if room == 0 {
@@ -64,9 +76,12 @@ async fn queue_worker(state: AppState, mut stop: watch::Receiver<bool>) {
             _ = state.queue.notified() => {}
             _ = tokio::time::sleep(POLL_INTERVAL) => {}
             _ = slots.acquire(), if room == 0 => {}
-            _ = stop.changed() => return,
+            _ = stop.changed() => break,
         }
     }
+    // Every slot back means every claimed execution has finished and written its record.
+    let all_slots = u32::try_from(capacity).unwrap_or(u32::MAX);
+    let _ = slots.acquire_many(all_slots).await;
 }
 
 async fn claim(state: &AppState, limit: usize) -> Vec<Execution> {

@@ -62,11 +62,23 @@ struct Job {
     ack: Option<oneshot::Sender<Result<()>>>,
 }
 
+/// What the writer thread receives: a record, or a request to say when everything sent before
+/// it has been committed.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "records travel by value as they did before flushes existed: boxing each would \
+              add an allocation per execution for a message sent once per shutdown"
+)]
+enum Message {
+    Write(Job),
+    Flush(oneshot::Sender<()>),
+}
+
 /// Handle to the batching writer. Cheap to clone; the background thread stops when the last clone is
 /// dropped, after committing what is still queued.
 #[derive(Clone)]
 pub struct ExecutionWriter {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Message>,
 }
 
 impl std::fmt::Debug for ExecutionWriter {
@@ -97,7 +109,10 @@ impl ExecutionWriter {
             record: record.into(),
             ack: Some(ack),
         };
-        self.jobs.send(job).await.map_err(|_| StoreError::Closed)?;
+        self.jobs
+            .send(Message::Write(job))
+            .await
+            .map_err(|_| StoreError::Closed)?;
         done.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -109,25 +124,63 @@ impl ExecutionWriter {
             record: record.into(),
             ack: None,
         };
-        self.jobs.send(job).await.map_err(|_| StoreError::Closed)
+        self.jobs
+            .send(Message::Write(job))
+            .await
+            .map_err(|_| StoreError::Closed)
+    }
+
+    /// Resolves once every record queued before this call (with [`write`](Self::write) or
+    /// [`enqueue`](Self::enqueue)) has been committed or has failed: what a server stopping
+    /// calls, so no record it took on is lost with the process.
+    pub async fn flush(&self) -> Result<()> {
+        let (done, flushed) = oneshot::channel();
+        self.jobs
+            .send(Message::Flush(done))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        flushed.await.map_err(|_| StoreError::Closed)
     }
 }
 
-fn run(mut sink: Box<dyn ExecutionSink>, mut queue: mpsc::Receiver<Job>, max_batch: usize) {
+fn run(mut sink: Box<dyn ExecutionSink>, mut queue: mpsc::Receiver<Message>, max_batch: usize) {
     tracing::debug!("execution writer started");
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
-    while let Some(first) = queue.blocking_recv() {
-        batch.push(first);
-        // Everything already queued joins this commit: that is the group in group commit.
-        while batch.len() < max_batch {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+    while let Some(message) = queue.blocking_recv() {
+        let flushed = match message {
+            Message::Write(job) => {
+                batch.push(job);
+                // Everything already queued joins this commit: that is the group in group
+                // commit. A flush request ends the group, and is answered after its commit.
+                collect_batch(&mut queue, &mut batch, max_batch)
             }
+            Message::Flush(done) => Some(done),
+        };
+        if !batch.is_empty() {
+            commit(sink.as_mut(), &mut batch);
         }
-        commit(sink.as_mut(), &mut batch);
+        if let Some(done) = flushed {
+            let _ = done.send(());
+        }
     }
     tracing::debug!("execution writer stopped");
+}
+
+/// Adds what is already queued to `batch`, up to `max_batch`, stopping at a flush request,
+/// which it returns.
+fn collect_batch(
+    queue: &mut mpsc::Receiver<Message>,
+    batch: &mut Vec<Job>,
+    max_batch: usize,
+) -> Option<oneshot::Sender<()>> {
+    while batch.len() < max_batch {
+        match queue.try_recv() {
+            Ok(Message::Write(job)) => batch.push(job),
+            Ok(Message::Flush(done)) => return Some(done),
+            Err(_) => break,
+        }
+    }
+    None
 }
 
 fn commit(sink: &mut dyn ExecutionSink, batch: &mut Vec<Job>) {
@@ -275,6 +328,38 @@ mod tests {
         std::thread::spawn(move || while open.send(()).is_ok() {});
         writer.write(Execution::default()).await.unwrap();
         assert_eq!(*committed.lock().unwrap(), 11);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flush_resolves_only_once_every_enqueued_record_is_committed() {
+        let (open, gate) = std::sync::mpsc::sync_channel(0);
+        let committed = Arc::new(Mutex::new(0));
+        let sink = GatedSink {
+            gate,
+            committed: Arc::clone(&committed),
+        };
+        let config = WriterConfig {
+            queue_capacity: 100,
+            max_batch: 4,
+        };
+        let writer = ExecutionWriter::spawn(Box::new(sink), config).unwrap();
+        for i in 0..10 {
+            let record = Execution {
+                id: i.to_string(),
+                ..Execution::default()
+            };
+            writer.enqueue(record).await.unwrap();
+        }
+        let flush = tokio::spawn({
+            let writer = writer.clone();
+            async move { writer.flush().await }
+        });
+        // Let the first batch through: the flush still waits for the others.
+        open.send(()).unwrap();
+        assert!(!flush.is_finished());
+        std::thread::spawn(move || while open.send(()).is_ok() {});
+        flush.await.unwrap().unwrap();
+        assert_eq!(*committed.lock().unwrap(), 10);
     }
 
     #[tokio::test]

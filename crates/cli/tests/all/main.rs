@@ -5,4 +5,5 @@
 
 mod cli;
 mod init_build;
+mod lifecycle;
 mod serve;
