@@ -26,6 +26,7 @@ mod official_sdks;
 mod openapi;
 mod oracles;
 mod outbound;
+mod promises;
 mod python_guests;
 mod queue_limits;
 mod secrets;

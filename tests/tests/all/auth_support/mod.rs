@@ -61,8 +61,15 @@ pub async fn key_secret(server: &TestServer, project: &str, scopes: &[&str]) -> 
 
 /// Mints a JWT for `user` of the default project with the admin key.
 pub async fn mint_jwt(server: &TestServer, user: &str) -> String {
+    mint_jwt_for(server, user, 900).await
+}
+
+/// Mints a JWT for `user` of the default project, valid for `seconds`.
+pub async fn mint_jwt_for(server: &TestServer, user: &str, seconds: u64) -> String {
     let path = format!("/v1/users/{user}/jwts");
-    let reply = server.admin_json(Method::POST, &path, json!({})).await;
+    let reply = server
+        .admin_json(Method::POST, &path, json!({"duration": seconds}))
+        .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
     reply.json()["jwt"].as_str().expect("a jwt").to_owned()
 }
