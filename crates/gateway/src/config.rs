@@ -200,6 +200,8 @@ pub struct GatewayConfig {
     pub max_queued_per_project: u64,
     /// How far ahead `scheduledAt` may be.
     pub max_schedule_ahead: Duration,
+    /// How far ahead `scheduledAt` must be at least (Appwrite: a minute).
+    pub min_schedule_ahead: Duration,
     /// Browser origins (`https://app.example.com`) allowed to call the API with credentials;
     /// empty lets every origin call it without them.
     pub cors_allowed_origins: Vec<http::HeaderValue>,
@@ -284,6 +286,7 @@ impl GatewayConfig {
             max_queued_per_function: Self::DEFAULT_MAX_QUEUED_PER_FUNCTION,
             max_queued_per_project: Self::DEFAULT_MAX_QUEUED_PER_PROJECT,
             max_schedule_ahead: Self::DEFAULT_MAX_SCHEDULE_AHEAD,
+            min_schedule_ahead: Duration::from_secs(60),
             cors_allowed_origins: Vec::new(),
             retention: Retention::default(),
             build_timeout: Self::DEFAULT_BUILD_TIMEOUT,

@@ -196,3 +196,42 @@ async fn an_unknown_method_is_refused_before_anything_runs() {
         .json();
     assert_eq!(page["total"], 0, "nothing was recorded: {page}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_execution_runs_at_its_time() {
+    let server = TestServer::start_with(|config| {
+        config.min_schedule_ahead = Duration::from_secs(1);
+    })
+    .await;
+    server.deploy_example("hello", "hello", &[]).await;
+    let at = wafer_e2e::unix_now() + 3;
+    let reply = server
+        .execute(
+            "hello",
+            json!({"async": true, "method": "GET", "scheduledAt": wafer_e2e::rfc3339(at)}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text());
+    let id = reply.json()["$id"].as_str().expect("id").to_owned();
+    for _ in 0..200 {
+        let record = server.get_execution("hello", &id).await.json();
+        match record["status"].as_str() {
+            Some("scheduled") => {
+                assert!(
+                    wafer_e2e::unix_now() <= at + 10,
+                    "still scheduled after its time: {record}"
+                );
+            }
+            Some("completed") => {
+                assert!(
+                    wafer_e2e::unix_now() >= at,
+                    "it ran before its time: {record}"
+                );
+                return;
+            }
+            _ => {}
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the scheduled execution never ran");
+}

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use wafer_store::{Entity, Execution, ExecutionStatus, ExecutionTrigger, Function, Timestamp};
 
 use crate::auth::{Caller, Principal};
+use crate::config::GatewayConfig;
 use crate::error::{ApiError, ApiResult, ErrorKind};
 use crate::execute::{Mode, execute};
 use crate::invoke::{Invocation, TriggerInfo};
@@ -42,8 +43,6 @@ const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "
 const MAX_BODY_BYTES: usize = 10 << 20;
 const MAX_HEADERS: usize = 100;
 /// A scheduled execution must be at least this far in the future.
-const MIN_SCHEDULE_AHEAD_MS: i64 = 60_000;
-
 /// The request to run the function with.
 #[derive(Deserialize, Default, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -222,10 +221,7 @@ async fn create(
     let function = find(state.store.as_ref(), &caller.project_id, &function_id).await?;
     check_execute_permission(&caller, &function)?;
     let invocation = invocation(&mut body, &caller, &parts, &state)?;
-    let scheduled_at = parse_scheduled_at(
-        body.scheduled_at.as_deref(),
-        state.config.max_schedule_ahead,
-    )?;
+    let scheduled_at = parse_scheduled_at(body.scheduled_at.as_deref(), &state.config)?;
     let run_async = body.run_async.unwrap_or(false);
     if scheduled_at.is_some() && !run_async {
         return Err(ApiError::invalid_argument(
@@ -249,10 +245,8 @@ async fn create(
     ))
 }
 
-fn parse_scheduled_at(
-    raw: Option<&str>,
-    max_ahead: std::time::Duration,
-) -> ApiResult<Option<Timestamp>> {
+fn parse_scheduled_at(raw: Option<&str>, config: &GatewayConfig) -> ApiResult<Option<Timestamp>> {
+    let (min_ahead, max_ahead) = (config.min_schedule_ahead, config.max_schedule_ahead);
     let Some(raw) = raw.filter(|raw| !raw.is_empty()) else {
         return Ok(None);
     };
@@ -261,10 +255,12 @@ fn parse_scheduled_at(
             "Invalid `scheduledAt` param: '{raw}' is not an ISO 8601 date."
         ))
     })?;
-    if at.as_millis() < Timestamp::now().as_millis() + MIN_SCHEDULE_AHEAD_MS {
-        return Err(ApiError::invalid_argument(
-            "Invalid `scheduledAt` param: it must be at least one minute in the future.",
-        ));
+    let min_ahead_ms = i64::try_from(min_ahead.as_millis()).unwrap_or(i64::MAX);
+    if at.as_millis() < Timestamp::now().as_millis().saturating_add(min_ahead_ms) {
+        return Err(ApiError::invalid_argument(format!(
+            "Invalid `scheduledAt` param: it must be at least {} s in the future.",
+            min_ahead.as_secs()
+        )));
     }
     let max_ahead_ms = i64::try_from(max_ahead.as_millis()).unwrap_or(i64::MAX);
     if at.as_millis() > Timestamp::now().as_millis().saturating_add(max_ahead_ms) {
