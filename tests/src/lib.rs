@@ -314,3 +314,20 @@ pub fn rfc3339(unix_seconds: u64) -> String {
         seconds % 60
     )
 }
+
+/// Polls `check` every 100 ms until it holds; fails the test naming `what` after 20 seconds.
+/// For waiting on state the server reaches in the background, instead of a guessed sleep.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen within 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

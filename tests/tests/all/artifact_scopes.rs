@@ -5,39 +5,22 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use wafer_e2e::TestServer;
 
-/// A request with a key of `project`.
-fn as_tenant(
-    server: &TestServer,
-    (project, key): (&str, &str),
-    method: Method,
-    path: &str,
-) -> reqwest::RequestBuilder {
-    server
-        .http
-        .request(method, server.url(path))
-        .header("x-appwrite-project", project)
-        .header("x-appwrite-key", key)
-}
+use crate::auth_support::{create_project, key_secret, with_key};
 
 /// Creates `project` with a key that manages its functions; returns the key's secret.
 async fn tenant(server: &TestServer, project: &str) -> String {
-    let created = server
-        .admin_json(
-            Method::POST,
-            "/v1/projects",
-            json!({"projectId": project, "name": project}),
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
-    let key = server
-        .admin_json(
-            Method::POST,
-            &format!("/v1/projects/{project}/keys"),
-            json!({"name": "k", "scopes": ["functions.read", "functions.write"]}),
-        )
-        .await;
-    assert_eq!(key.status, StatusCode::CREATED, "{}", key.text());
-    key.json()["secret"].as_str().expect("secret").to_owned()
+    create_project(server, project).await;
+    key_secret(server, project, &["functions.read", "functions.write"]).await
+}
+
+/// A request with the key `secret` of `project`.
+fn as_tenant(
+    server: &TestServer,
+    (project, secret): (&str, &str),
+    method: Method,
+    path: &str,
+) -> reqwest::RequestBuilder {
+    with_key(server, project, secret, method, path)
 }
 
 async fn upload_in(server: &TestServer, tenant: (&str, &str), bytes: Vec<u8>) -> Value {

@@ -1,25 +1,12 @@
 //! Nothing a tenant leaves behind stays for ever: execution records past their retention,
 //! abandoned chunked uploads, failed builds' sources and uploads whose deployment is gone.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use wafer_e2e::TestServer;
-
-/// Polls `check` until it holds, for at most 20 seconds.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !check().await {
-        assert!(Instant::now() < deadline, "{what} did not happen");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use wafer_e2e::{TestServer, eventually};
 
 async fn executions_total(server: &TestServer, function_id: &str) -> u64 {
     let path = format!("/v1/functions/{function_id}/executions");

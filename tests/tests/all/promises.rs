@@ -172,15 +172,13 @@ async fn a_synchronous_run_past_the_servers_wait_is_a_408_and_goes_on_in_the_bac
     );
     // The run goes on and is recorded when it ends (here: at its own 3 s timeout).
     let path = "/v1/functions/spin/executions";
-    for _ in 0..100 {
-        let page = server.send(server.admin(Method::GET, path)).await.json();
-        if page["total"] == 1 {
-            assert_eq!(page["executions"][0]["status"], "failed", "{page}");
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the timed-out run was never recorded");
+    let page = || async { server.send(server.admin(Method::GET, path)).await.json() };
+    wafer_e2e::eventually("recording the run that outlasted the wait", || async {
+        page().await["total"] == 1
+    })
+    .await;
+    let page = page().await;
+    assert_eq!(page["executions"][0]["status"], "failed", "{page}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
