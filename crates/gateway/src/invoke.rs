@@ -9,7 +9,7 @@ use wafer_runtime::{
 };
 use wafer_store::{Execution, ExecutionTrigger, Function, StoreError};
 
-use crate::runtimes::{runtime_version, specification};
+use crate::runtimes::{requested_memory_mb, runtime_version, specification};
 use crate::state::AppState;
 
 /// What a caller asked to run, before the runtime sees it.
@@ -126,10 +126,7 @@ pub fn is_reserved_header(name: &str) -> bool {
 
 fn limits(state: &AppState, function: &Function) -> Limits {
     let defaults = &state.config.function_defaults;
-    let spec_memory = specification(&function.specification)
-        .map(|spec| spec.memory_mb)
-        .unwrap_or(defaults.memory_mb);
-    let memory_mb = function.memory_mb.unwrap_or(spec_memory);
+    let memory_mb = requested_memory_mb(function).unwrap_or(defaults.memory_mb);
     Limits {
         timeout: Duration::from_secs(u64::from(function.timeout.max(1))),
         fuel: function.fuel.unwrap_or(defaults.fuel),

@@ -84,6 +84,16 @@ pub const SPECIFICATIONS: &[Specification] = &[
     },
 ];
 
+/// The memory limit a function asks for, in MiB: its own `memory`, else its specification's;
+/// `None` leaves it to the server's default.
+pub fn requested_memory_mb(function: &wafer_store::Function) -> Option<u32> {
+    function.memory_mb.or_else(|| {
+        specification(&function.specification)
+            .ok()
+            .map(|spec| spec.memory_mb)
+    })
+}
+
 pub fn specification(slug: &str) -> Result<&'static Specification, ApiError> {
     SPECIFICATIONS
         .iter()

@@ -21,7 +21,7 @@ use crate::outbound_hosts::check_outbound_hosts;
 use crate::params::{JsonBody, ListQuery, MissingId, checked_name, new_id};
 use crate::routes::deployments::remove_upload_dir;
 use crate::routes::no_content;
-use crate::runtimes::{DEFAULT_SPECIFICATION, check_runtime, specification};
+use crate::runtimes::{DEFAULT_SPECIFICATION, check_runtime, requested_memory_mb, specification};
 use crate::schedule;
 use crate::state::AppState;
 
@@ -257,12 +257,7 @@ fn check_caps(function: &StoredFunction, config: &GatewayConfig) -> ApiResult<()
         )));
     }
     let max_memory_mb = config.engine.max_memory_bytes >> 20;
-    let memory_mb = function.memory_mb.or_else(|| {
-        specification(&function.specification)
-            .ok()
-            .map(|spec| spec.memory_mb)
-    });
-    if let Some(memory_mb) = memory_mb
+    if let Some(memory_mb) = requested_memory_mb(function)
         && !(1..=max_memory_mb).contains(&u64::from(memory_mb))
     {
         return Err(ApiError::invalid_argument(format!(
