@@ -15,7 +15,10 @@ use std::time::{Duration, Instant};
 use lru::LruCache;
 use wasmtime::component::{ComponentExportIndex, InstancePre};
 
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
 use crate::artifacts::ArtifactHash;
+use crate::contract::DeploymentKind;
 use crate::deploy::Tier;
 use crate::host::HostState;
 use crate::warm::WarmPool;
@@ -24,19 +27,36 @@ use crate::warm::WarmPool;
 /// the only per-invocation work left.
 pub(crate) struct PreparedDeployment {
     pub(crate) pre: InstancePre<HostState>,
-    pub(crate) handle: ComponentExportIndex,
+    pub(crate) entry: Entry,
     pub(crate) tier: Tier,
     /// Instances kept for invocations that opt into reuse; dropped with the deployment.
     pub(crate) warm: WarmPool,
 }
 
-struct Entry {
+/// What a deployment is called through, by the world it implements.
+pub(crate) enum Entry {
+    /// The `handle` function of the wafer handler.
+    Function(ComponentExportIndex),
+    /// The `wasi:http/incoming-handler` export.
+    HttpProxy(ProxyPre<HostState>),
+}
+
+impl PreparedDeployment {
+    pub(crate) fn kind(&self) -> DeploymentKind {
+        match self.entry {
+            Entry::Function(_) => DeploymentKind::Function,
+            Entry::HttpProxy(_) => DeploymentKind::HttpProxy,
+        }
+    }
+}
+
+struct Cached {
     prepared: Arc<PreparedDeployment>,
     last_used: Instant,
 }
 
 pub(crate) struct DeploymentCache {
-    entries: Mutex<LruCache<ArtifactHash, Entry>>,
+    entries: Mutex<LruCache<ArtifactHash, Cached>>,
 }
 
 impl DeploymentCache {
@@ -46,7 +66,7 @@ impl DeploymentCache {
         }
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, LruCache<ArtifactHash, Entry>> {
+    fn entries(&self) -> std::sync::MutexGuard<'_, LruCache<ArtifactHash, Cached>> {
         // The cache holds no invariant a panic elsewhere could break.
         self.entries
             .lock()
@@ -78,7 +98,7 @@ impl DeploymentCache {
             cached.last_used = now;
             return;
         }
-        let entry = Entry {
+        let entry = Cached {
             prepared,
             last_used: now,
         };
@@ -150,7 +170,7 @@ impl DeploymentCache {
 /// Lets go of an evicted deployment's warm instances now, even if an invocation still running
 /// holds the deployment: their pool slots and idle-budget share return at once, and the
 /// artifact mapping goes with the last holder.
-fn release(entry: Entry) {
+fn release(entry: Cached) {
     entry.prepared.warm.clear();
 }
 
@@ -230,12 +250,19 @@ mod tests {
             .await
             .expect("hello instantiates");
         let handle = instance
-            .get_typed_func(&mut store, prepared.handle)
+            .get_typed_func(&mut store, hello_handle(&prepared))
             .expect("hello has a handler");
         let key = WarmKey::new(&limits, &[], &policy);
         let warm = WarmInstance { store, handle, key };
         prepared.warm.put(warm, budget);
         Arc::new(prepared)
+    }
+
+    fn hello_handle(prepared: &PreparedDeployment) -> ComponentExportIndex {
+        match prepared.entry {
+            Entry::Function(handle) => handle,
+            Entry::HttpProxy(_) => panic!("hello is a wafer function"),
+        }
     }
 
     fn id(n: u8) -> ArtifactHash {

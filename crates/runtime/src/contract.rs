@@ -58,6 +58,8 @@ pub const WASI_VERSION_PREFIX: &str = "0.2.";
 pub const HANDLER_INTERFACE: &str = "wafer:function/handler";
 /// The handler's one function.
 pub const HANDLE_FUNCTION: &str = "handle";
+/// The interface a `wasi:http/proxy` component exports, without its version.
+pub const INCOMING_HANDLER_INTERFACE: &str = "wasi:http/incoming-handler";
 /// The host interface for logs and errors, with the version the runtime defines it at.
 pub const CONTEXT_INTERFACE: &str = "wafer:function/context@0.1.0";
 
@@ -119,6 +121,34 @@ pub fn is_handler_export(name: &str) -> bool {
     })
 }
 
+/// Whether an export name is `wasi:http/incoming-handler` at a WASI 0.2 version.
+pub fn is_incoming_handler_export(name: &str) -> bool {
+    name.split_once('@').is_some_and(|(interface, version)| {
+        interface == INCOMING_HANDLER_INTERFACE && version.starts_with(WASI_VERSION_PREFIX)
+    })
+}
+
+/// Which world a deployment's component implements, and so how it is called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DeploymentKind {
+    /// The `wafer:function` world: a request record in, a response record out, with
+    /// Appwrite's context API in the guest SDKs.
+    Function,
+    /// The standard `wasi:http/proxy` world: `wasi:http/incoming-handler`, whose response
+    /// body the guest writes as a stream.
+    HttpProxy,
+}
+
+impl DeploymentKind {
+    /// How the kind is named to users.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Function => "a wafer:function component",
+            Self::HttpProxy => "a wasi:http/proxy component",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +166,21 @@ mod tests {
         assert!(!is_supported_import("wasi:cli/environment@0.3.0"));
         assert!(!is_supported_import("wasi:http/incoming-handler@0.2.0"));
         assert!(!is_supported_import("wafer:function/context@0.2.0"));
+    }
+
+    #[test]
+    fn the_incoming_handler_export_is_recognised_at_any_wasi_0_2_release() {
+        assert!(is_incoming_handler_export(
+            "wasi:http/incoming-handler@0.2.0"
+        ));
+        assert!(is_incoming_handler_export(
+            "wasi:http/incoming-handler@0.2.6"
+        ));
+        assert!(!is_incoming_handler_export(
+            "wasi:http/incoming-handler@0.3.0"
+        ));
+        assert!(!is_incoming_handler_export("wasi:http/incoming-handler"));
+        assert!(!is_incoming_handler_export("wafer:function/handler@0.1.0"));
     }
 
     #[test]

@@ -18,8 +18,13 @@ use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
 use crate::artifacts::{ArtifactHash, ArtifactStore, StaleArtifact};
-use crate::cache::{DeploymentCache, PreparedDeployment};
-use crate::contract::{HANDLE_FUNCTION, HANDLER_INTERFACE, is_handler_export};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+use crate::cache::{DeploymentCache, Entry, PreparedDeployment};
+use crate::contract::{
+    HANDLE_FUNCTION, HANDLER_INTERFACE, INCOMING_HANDLER_INTERFACE, is_handler_export,
+    is_incoming_handler_export,
+};
 use crate::host::HostState;
 use crate::validate::{CompileError, check_world};
 use crate::warm::WarmPool;
@@ -285,31 +290,44 @@ fn compile_blocking(
     prepare(&backend.linker, &component, tier).map_err(CompileError::Internal)
 }
 
-/// Links a component and finds its handler.
+/// Links a component and finds its handler: the wafer handler's `handle`, else the
+/// `wasi:http/incoming-handler` export.
 pub(crate) fn prepare(
     linker: &Linker<HostState>,
     component: &Component,
     tier: Tier,
 ) -> Result<PreparedDeployment, String> {
-    let interface = component
-        .component_type()
-        .exports(component.engine())
-        .map(|(name, _)| name)
-        .find(|name| is_handler_export(name))
-        .map(str::to_owned)
-        .ok_or_else(|| format!("the component does not export `{HANDLER_INTERFACE}`"))?;
-    let handler = component
-        .get_export_index(None, interface.as_str())
-        .ok_or_else(|| format!("the component does not export `{interface}`"))?;
-    let handle = component
-        .get_export_index(Some(&handler), HANDLE_FUNCTION)
-        .ok_or_else(|| format!("`{interface}` has no `{HANDLE_FUNCTION}` function"))?;
     let pre = linker
         .instantiate_pre(component)
         .map_err(|error| format!("{error:#}"))?;
+    let exported = |is_export: fn(&str) -> bool| {
+        component
+            .component_type()
+            .exports(component.engine())
+            .map(|(name, _)| name)
+            .find(|name| is_export(name))
+            .map(str::to_owned)
+    };
+    let entry = if let Some(interface) = exported(is_handler_export) {
+        let handler = component
+            .get_export_index(None, interface.as_str())
+            .ok_or_else(|| format!("the component does not export `{interface}`"))?;
+        let handle = component
+            .get_export_index(Some(&handler), HANDLE_FUNCTION)
+            .ok_or_else(|| format!("`{interface}` has no `{HANDLE_FUNCTION}` function"))?;
+        Entry::Function(handle)
+    } else if exported(is_incoming_handler_export).is_some() {
+        let proxy = ProxyPre::new(pre.clone()).map_err(|error| format!("{error:#}"))?;
+        Entry::HttpProxy(proxy)
+    } else {
+        return Err(format!(
+            "the component exports neither `{HANDLER_INTERFACE}` nor \
+             `{INCOMING_HANDLER_INTERFACE}`"
+        ));
+    };
     Ok(PreparedDeployment {
         pre,
-        handle,
+        entry,
         tier,
         warm: WarmPool::default(),
     })

@@ -5,6 +5,10 @@
 //! It validates and compiles components, keeps them on disk by content hash
 //! ([`ArtifactHash`]) and ready to instantiate in a bounded in-memory cache.
 //!
+//! A deployment implements one of two worlds ([`DeploymentKind`]): `wafer:function`, called
+//! with a request record, or the standard `wasi:http/proxy`, whose response body streams
+//! ([`Runtime::invoke_streaming`]).
+//!
 //! It must not know HTTP routing, projects, users or SQL: callers hand it a request record,
 //! limits, environment and an outbound policy, and keep the outcome themselves.
 //!
@@ -24,6 +28,7 @@ mod limits;
 mod outbound;
 mod outcome;
 mod output;
+mod proxy;
 mod runtime;
 mod send;
 mod validate;
@@ -31,7 +36,7 @@ mod warm;
 
 pub use address::{AddressClass, AddressRange, classify, parse_ip_host};
 pub use artifacts::ArtifactHash;
-pub use contract::{Request, Response, SUPPORTED_INTERFACES, is_supported_import};
+pub use contract::{DeploymentKind, Request, Response, SUPPORTED_INTERFACES, is_supported_import};
 pub use deploy::Tier;
 pub use engine::{
     AllocationMode, DEFAULT_MAX_IDLE_INSTANCES, DEFAULT_MAX_IDLE_INSTANCES_PER_DEPLOYMENT,
@@ -42,6 +47,10 @@ pub use limits::Limits;
 pub use outbound::{OutboundConfig, OutboundPolicy};
 pub use outcome::{ExecutionStatus, Failure, InvocationOutcome};
 pub use output::truncation_notice;
+pub use proxy::{
+    PendingOutcome, RequestBody, RequestBodyError, ResponseStream, StreamError, Streamed,
+    StreamingResponse,
+};
 pub use runtime::{
     CompiledDeployment, InvokeError, Runtime, RuntimeConfig, RuntimeError, RuntimeStats,
 };

@@ -39,6 +39,11 @@ pub enum Failure {
         /// The limit it exceeded.
         limit: usize,
     },
+    /// A streamed response body ran past [`Limits::max_response_bytes`]; the stream was cut.
+    StreamTooLarge {
+        /// The limit it exceeded.
+        limit: usize,
+    },
     /// The guest answered with a status code outside 100-599.
     InvalidStatusCode(u16),
     /// The guest's call stack overflowed.
@@ -64,6 +69,10 @@ impl Failure {
             Self::ResponseTooLarge { bytes, limit } => format!(
                 "Response size limit exceeded: the function returned a body of {bytes} bytes; \
                  the limit is {limit} bytes."
+            ),
+            Self::StreamTooLarge { limit } => format!(
+                "Response size limit exceeded: the function streamed more than {limit} bytes \
+                 (the limit); the response was cut there."
             ),
             Self::InvalidStatusCode(code) => format!(
                 "The function returned an invalid HTTP status code {code}; a response's status \

@@ -13,8 +13,11 @@ use tracing::Instrument;
 use wasmtime::{Engine, PoolConcurrencyLimitError, Store};
 
 use crate::artifacts::{ArtifactHash, ArtifactStore, StaleArtifact};
-use crate::cache::{DeploymentCache, IdleSweeper, PreparedDeployment};
-use crate::contract::{HANDLE_FUNCTION, Request, Response};
+use wasmtime::component::ComponentExportIndex;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+use crate::cache::{DeploymentCache, Entry, IdleSweeper, PreparedDeployment};
+use crate::contract::{DeploymentKind, HANDLE_FUNCTION, Request, Response};
 use crate::deploy::{Backend, Deployer, Tier};
 use crate::engine::{
     AllocationMode, EngineConfig, EpochTicker, FUEL_YIELD_INTERVAL, build_engine,
@@ -26,6 +29,7 @@ use crate::outbound::{OutboundConfig, OutboundPolicy};
 use crate::outcome::{
     ExecutionStatus, Failure, InvocationOutcome, check_response, failure_response,
 };
+use crate::proxy::{self, RequestBody, Streamed};
 use crate::validate::{CompileError, check_binary_kind};
 use crate::warm::{HandleFunc, IdleBudget, WarmInstance, WarmKey};
 
@@ -95,6 +99,9 @@ pub enum InvokeError {
          code is being compiled; retry shortly."
     )]
     FirstTierOverloaded(u32),
+    /// The request body a streamed invocation was given could not be read.
+    #[error("The request body could not be read: {0}")]
+    RequestBody(String),
     /// A failure of the host itself, not of the request or the component.
     #[error("The runtime failed unexpectedly: {0}")]
     Internal(String),
@@ -125,6 +132,8 @@ pub struct CompiledDeployment {
     pub compiled: bool,
     /// The compiler whose code serves it now (Winch until Cranelift's takes over).
     pub tier: Tier,
+    /// Which world the component implements.
+    pub kind: DeploymentKind,
     /// How long validating, compiling (or loading) and the trial instantiation took.
     pub duration: Duration,
 }
@@ -261,11 +270,13 @@ impl Runtime {
         };
         self.trial_instantiate(&prepared).await?;
         let tier = prepared.tier;
+        let kind = prepared.kind();
         self.deployer.keep(&artifact, prepared);
         Ok(CompiledDeployment {
             artifact,
             compiled,
             tier,
+            kind,
             duration: started.elapsed(),
         })
     }
@@ -293,15 +304,25 @@ impl Runtime {
         let limits = Limits::default();
         let engine = prepared.pre.component().engine();
         let mut store = self.new_store(engine, &limits, &[], &OutboundPolicy::deny_all());
+        let cannot_start =
+            |error| CompileError::Incompatible(Failure::from_wasm_error(error, &limits).message());
+        let handle = match &prepared.entry {
+            Entry::HttpProxy(proxy) => {
+                return proxy
+                    .instantiate_async(&mut store)
+                    .await
+                    .map(drop)
+                    .map_err(cannot_start);
+            }
+            Entry::Function(handle) => handle,
+        };
         let instance = prepared
             .pre
             .instantiate_async(&mut store)
             .await
-            .map_err(|error| {
-                CompileError::Incompatible(Failure::from_wasm_error(error, &limits).message())
-            })?;
+            .map_err(cannot_start)?;
         instance
-            .get_typed_func::<(Request,), (Result<Response, String>,)>(&mut store, &prepared.handle)
+            .get_typed_func::<(Request,), (Result<Response, String>,)>(&mut store, handle)
             .map(drop)
             .map_err(|error| {
                 CompileError::Incompatible(format!(
@@ -374,7 +395,9 @@ impl Runtime {
         store
     }
 
-    /// Runs one invocation of a deployment in a fresh sandbox.
+    /// Runs one invocation of a deployment in a fresh sandbox (or, for a `wafer:function`
+    /// deployment whose limits opt in, a kept instance). A wasi:http deployment's streamed
+    /// body is read to its end within the limits and kept whole in the outcome.
     pub async fn invoke(
         &self,
         artifact: &ArtifactHash,
@@ -386,42 +409,26 @@ impl Runtime {
         let span = tracing::info_span!("invoke", deployment = %artifact, method = %request.method, path = %request.path);
         async move {
             let prepared = self.prepared(artifact).await?;
-            let started = Instant::now();
-            let key = limits
-                .reuse_instance
-                .then(|| WarmKey::new(limits, env, outbound));
-            let (mut store, handle) = match key.as_ref().and_then(|key| prepared.warm.take(key)) {
-                Some(mut warm) => {
-                    arm(&mut warm.store, limits);
-                    (warm.store, Some(warm.handle))
+            let outcome = match &prepared.entry {
+                Entry::Function(handle) => {
+                    self.invoke_function(&prepared, *handle, request, limits, env, outbound)
+                        .await?
                 }
-                None => {
-                    let engine = prepared.pre.component().engine();
-                    (self.new_store(engine, limits, env, outbound), None)
+                Entry::HttpProxy(proxy) => {
+                    let mut request = request;
+                    let body = full_body(std::mem::take(&mut request.body));
+                    let keep = limits.max_response_bytes;
+                    let streamed = self
+                        .invoke_proxy(
+                            &prepared, proxy, &request, body, limits, env, outbound, keep,
+                        )
+                        .await?;
+                    match streamed {
+                        Streamed::Finished(outcome) => outcome,
+                        Streamed::Streaming(response) => response.collect().await,
+                    }
                 }
             };
-            let run = run_guest(&prepared, &mut store, handle, request, limits);
-            // The epoch deadline stops a guest that computes; this stops one that waits on
-            // the host (an outbound request, a sleep) past its time.
-            let (result, handle) = match tokio::time::timeout(limits.timeout, run).await {
-                Ok(Ok((response, handle))) => (Ok(response), Some(handle)),
-                Ok(Err(RunError::Failed(failure))) => (Err(failure), None),
-                Ok(Err(RunError::PoolExhausted)) => {
-                    return Err(match prepared.tier {
-                        Tier::Winch => InvokeError::FirstTierOverloaded(self.winch_instances),
-                        Tier::Cranelift => InvokeError::Overloaded(self.max_instances),
-                    });
-                }
-                Err(_elapsed) => (Err(Failure::Timeout), None),
-            };
-            let duration = started.elapsed();
-            let outcome = finish(&mut store, result, limits, duration);
-            // Only an instance whose call succeeded is kept: after a trap, a timeout or a
-            // failed response its state may be half-updated.
-            if let (Some(key), Some(handle), None) = (key, handle, &outcome.failure) {
-                let instance = WarmInstance { store, handle, key };
-                prepared.warm.put(instance, &self.idle_budget);
-            }
             // Debug, not info: the caller records every outcome itself, and a line per
             // invocation at info would flood logs at high request rates.
             tracing::debug!(
@@ -435,6 +442,125 @@ impl Runtime {
         .instrument(span)
         .await
     }
+
+    /// Runs one invocation whose response may stream: a wasi:http deployment answers with
+    /// its status and headers as soon as the guest sets them, and its body streams as the
+    /// guest writes it, with `body` streaming into the guest. The outcome keeps the first
+    /// `keep_bytes` of the response body. A `wafer:function` deployment reads `body` first and
+    /// answers [`Streamed::Finished`].
+    #[allow(clippy::too_many_arguments)]
+    pub async fn invoke_streaming(
+        &self,
+        artifact: &ArtifactHash,
+        mut request: Request,
+        body: RequestBody,
+        limits: &Limits,
+        env: &[(String, String)],
+        outbound: &OutboundPolicy,
+        keep_bytes: usize,
+    ) -> Result<Streamed, InvokeError> {
+        let span = tracing::info_span!("invoke", deployment = %artifact, method = %request.method, path = %request.path);
+        async move {
+            let prepared = self.prepared(artifact).await?;
+            match &prepared.entry {
+                Entry::HttpProxy(proxy) => {
+                    self.invoke_proxy(
+                        &prepared, proxy, &request, body, limits, env, outbound, keep_bytes,
+                    )
+                    .await
+                }
+                Entry::Function(handle) => {
+                    request.body = http_body_util::BodyExt::collect(body)
+                        .await
+                        .map_err(|error| InvokeError::RequestBody(error.to_string()))?
+                        .to_bytes()
+                        .to_vec();
+                    self.invoke_function(&prepared, *handle, request, limits, env, outbound)
+                        .await
+                        .map(Streamed::Finished)
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn invoke_proxy(
+        &self,
+        prepared: &PreparedDeployment,
+        proxy: &ProxyPre<HostState>,
+        request: &Request,
+        body: RequestBody,
+        limits: &Limits,
+        env: &[(String, String)],
+        outbound: &OutboundPolicy,
+        keep_bytes: usize,
+    ) -> Result<Streamed, InvokeError> {
+        let engine = prepared.pre.component().engine();
+        let store = self.new_store(engine, limits, env, outbound);
+        proxy::invoke(proxy, store, request, body, limits, keep_bytes)
+            .await
+            .map_err(|proxy::Overloaded| self.overloaded(prepared.tier))
+    }
+
+    fn overloaded(&self, tier: Tier) -> InvokeError {
+        match tier {
+            Tier::Winch => InvokeError::FirstTierOverloaded(self.winch_instances),
+            Tier::Cranelift => InvokeError::Overloaded(self.max_instances),
+        }
+    }
+
+    async fn invoke_function(
+        &self,
+        prepared: &PreparedDeployment,
+        handle: ComponentExportIndex,
+        request: Request,
+        limits: &Limits,
+        env: &[(String, String)],
+        outbound: &OutboundPolicy,
+    ) -> Result<InvocationOutcome, InvokeError> {
+        let started = Instant::now();
+        let key = limits
+            .reuse_instance
+            .then(|| WarmKey::new(limits, env, outbound));
+        let (mut store, warm_handle) = match key.as_ref().and_then(|key| prepared.warm.take(key)) {
+            Some(mut warm) => {
+                arm(&mut warm.store, limits);
+                (warm.store, Some(warm.handle))
+            }
+            None => {
+                let engine = prepared.pre.component().engine();
+                (self.new_store(engine, limits, env, outbound), None)
+            }
+        };
+        let run = run_guest(prepared, handle, &mut store, warm_handle, request, limits);
+        // The epoch deadline stops a guest that computes; this stops one that waits on
+        // the host (an outbound request, a sleep) past its time.
+        let (result, warm_handle) = match tokio::time::timeout(limits.timeout, run).await {
+            Ok(Ok((response, handle))) => (Ok(response), Some(handle)),
+            Ok(Err(RunError::Failed(failure))) => (Err(failure), None),
+            Ok(Err(RunError::PoolExhausted)) => return Err(self.overloaded(prepared.tier)),
+            Err(_elapsed) => (Err(Failure::Timeout), None),
+        };
+        let duration = started.elapsed();
+        let outcome = finish(&mut store, result, limits, duration);
+        // Only an instance whose call succeeded is kept: after a trap, a timeout or a
+        // failed response its state may be half-updated.
+        if let (Some(key), Some(handle), None) = (key, warm_handle, &outcome.failure) {
+            let instance = WarmInstance { store, handle, key };
+            prepared.warm.put(instance, &self.idle_budget);
+        }
+        Ok(outcome)
+    }
+}
+
+/// A buffered request body, as a wasi:http guest reads one.
+fn full_body(bytes: Vec<u8>) -> RequestBody {
+    use http_body_util::BodyExt;
+    http_body_util::Full::new(bytes::Bytes::from(bytes))
+        .map_err(|never| match never {})
+        .boxed_unsync()
 }
 
 fn unloadable(artifact: &ArtifactHash, error: impl std::fmt::Display) -> InvokeError {
@@ -470,6 +596,7 @@ fn arm(store: &mut Store<HostState>, limits: &Limits) {
 /// Returns the handler too, so a caller that opted into reuse can keep the instance.
 async fn run_guest(
     prepared: &PreparedDeployment,
+    export: ComponentExportIndex,
     store: &mut Store<HostState>,
     handle: Option<HandleFunc>,
     request: Request,
@@ -487,10 +614,7 @@ async fn run_guest(
                 Err(error) => return Err(wasm_failure(error).into()),
             };
             instance
-                .get_typed_func::<(Request,), (Result<Response, String>,)>(
-                    &mut *store,
-                    &prepared.handle,
-                )
+                .get_typed_func::<(Request,), (Result<Response, String>,)>(&mut *store, export)
                 .map_err(wasm_failure)?
         }
     };

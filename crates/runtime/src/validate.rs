@@ -4,7 +4,10 @@ use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{Component, Linker};
 
-use crate::contract::{HANDLE_FUNCTION, HANDLER_INTERFACE, is_handler_export, is_supported_import};
+use crate::contract::{
+    HANDLE_FUNCTION, HANDLER_INTERFACE, INCOMING_HANDLER_INTERFACE, is_handler_export,
+    is_incoming_handler_export, is_supported_import,
+};
 use crate::host::HostState;
 
 /// Why a deployment was refused. Each message says what was wrong and what to do.
@@ -29,11 +32,13 @@ pub enum CompileError {
     /// wasmtime's validation refused the component, for the reason given.
     #[error("The component is not valid: {0}")]
     Invalid(String),
-    /// The component exports no wafer handler at a version this runtime speaks.
+    /// The component exports neither handler wafer calls, at a version this runtime speaks.
     #[error(
-        "The component does not export the wafer handler (`{HANDLER_INTERFACE}@0.1.x` with a \
-         `{HANDLE_FUNCTION}` function); it exports {exports}. Implement the `function` world \
-         of wit/function.wit, e.g. with a wafer guest SDK."
+        "The component exports neither the wafer handler (`{HANDLER_INTERFACE}@0.1.x` with a \
+         `{HANDLE_FUNCTION}` function) nor a wasi:http handler \
+         (`{INCOMING_HANDLER_INTERFACE}@0.2.x`); it exports {exports}. Implement the \
+         `function` world of wit/function.wit, e.g. with a wafer guest SDK, or the \
+         `wasi:http/proxy` world."
     )]
     MissingHandler {
         /// What it exports instead, listed for the message.
@@ -79,24 +84,25 @@ pub(crate) fn check_binary_kind(bytes: &[u8]) -> Result<(), CompileError> {
     }
 }
 
-/// Checks a compiled component's exports and imports against the world and the linker.
+/// Checks a compiled component's exports and imports against the worlds wafer runs and the
+/// linker.
 pub(crate) fn check_world(
     engine: &Engine,
     linker: &Linker<HostState>,
     component: &Component,
 ) -> Result<(), CompileError> {
     let ty = component.component_type();
-    let handler = ty
-        .exports(engine)
-        .find(|(name, _)| is_handler_export(name))
-        .map(|(_, item)| item.ty);
-    let exports_handle = match handler {
-        Some(ComponentItem::ComponentInstance(instance)) => instance
-            .get_export(engine, HANDLE_FUNCTION)
-            .is_some_and(|item| matches!(item.ty, ComponentItem::ComponentFunc(_))),
-        _ => false,
+    let exports_function = |is_export: fn(&str) -> bool| {
+        ty.exports(engine)
+            .find(|(name, _)| is_export(name))
+            .is_some_and(|(_, item)| match item.ty {
+                ComponentItem::ComponentInstance(instance) => instance
+                    .get_export(engine, HANDLE_FUNCTION)
+                    .is_some_and(|item| matches!(item.ty, ComponentItem::ComponentFunc(_))),
+                _ => false,
+            })
     };
-    if !exports_handle {
+    if !exports_function(is_handler_export) && !exports_function(is_incoming_handler_export) {
         let names: Vec<String> = ty
             .exports(engine)
             .map(|(name, _)| format!("`{name}`"))

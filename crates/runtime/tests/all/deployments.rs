@@ -48,7 +48,8 @@ async fn a_component_of_another_world_is_refused_naming_what_it_exports() {
         "{message}"
     );
     assert!(
-        message.contains("does not export the wafer handler"),
+        message.contains("exports neither the wafer handler")
+            && message.contains("wasi:http/incoming-handler"),
         "{message}"
     );
     assert!(message.contains("`greet`"), "{message}");

@@ -14,3 +14,4 @@ mod memory_budget;
 mod outbound_network;
 mod reuse;
 mod tiers;
+mod wasi_http;
