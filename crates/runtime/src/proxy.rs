@@ -205,27 +205,31 @@ fn incoming_request(
     request: &Request,
     body: RequestBody,
 ) -> wasmtime::Result<Resource<HostIncomingRequest>> {
-    let scheme = match request.scheme.as_str() {
-        "http" => Scheme::Http,
-        "https" => Scheme::Https,
-        other => Scheme::Other(other.to_owned()),
-    };
-    let default_port = match request.scheme.as_str() {
-        "https" => 443,
-        _ => 80,
+    // The scheme and host come from client headers (`x-forwarded-proto`, `Host`) and the path
+    // from the executions API: whatever they hold, the guest gets a well-formed URL.
+    let https = request.scheme.eq_ignore_ascii_case("https");
+    let (scheme, default_port) = if https {
+        (Scheme::Https, 443)
+    } else {
+        (Scheme::Http, 80)
     };
     let authority = if request.port == default_port || request.port == 0 {
         request.host.clone()
     } else {
         format!("{}:{}", request.host, request.port)
     };
-    let path_and_query = if request.query_string.is_empty() {
-        request.path.clone()
-    } else {
-        format!("{}?{}", request.path, request.query_string)
-    };
+    let authority = http::uri::Authority::try_from(authority)
+        .unwrap_or_else(|_| http::uri::Authority::from_static("localhost"));
+    let mut path_and_query = encode_uri_part(&request.path);
+    if !path_and_query.starts_with('/') {
+        path_and_query.insert(0, '/');
+    }
+    if !request.query_string.is_empty() {
+        path_and_query.push('?');
+        path_and_query.push_str(&encode_uri_part(&request.query_string));
+    }
     let uri = http::Uri::builder()
-        .scheme(request.scheme.as_str())
+        .scheme(if https { "https" } else { "http" })
         .authority(authority)
         .path_and_query(path_and_query)
         .build()?;
@@ -249,6 +253,25 @@ fn incoming_request(
         .data_mut()
         .http()
         .new_incoming_request(scheme, request)
+}
+
+/// `part` with every byte a URL's path or query may not hold percent-encoded.
+fn encode_uri_part(part: &str) -> String {
+    let mut encoded = String::with_capacity(part.len());
+    for byte in part.bytes() {
+        let allowed = byte > b' '
+            && byte < 0x7f
+            && !matches!(
+                byte,
+                b'"' | b'#' | b'<' | b'>' | b'\\' | b'^' | b'`' | b'{' | b'|' | b'}'
+            );
+        if allowed {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
 }
 
 fn request_body_error(error: RequestBodyError) -> wasmtime_wasi_http::Error {

@@ -289,3 +289,18 @@ async fn a_wafer_function_streamed_answers_finished() {
         body_text(&outcome)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_with_a_malformed_scheme_host_or_path_still_reaches_the_guest() {
+    let rt = runtime();
+    let artifact = rt.deploy("http-echo").await;
+    let mut hostile = get("/a b\"#x");
+    hostile.scheme = "javascript:".into();
+    hostile.host = "bad host/".into();
+    hostile.query_string = "q=<1>".into();
+    let outcome = rt.call(&artifact, hostile).await;
+    assert_eq!(outcome.status, ExecutionStatus::Completed, "{outcome:?}");
+    let text = body_text(&outcome);
+    assert!(text.starts_with("GET /a%20b%22%23x?q=%3C1%3E\n"), "{text}");
+    assert!(text.contains("authority: localhost\n"), "{text}");
+}
