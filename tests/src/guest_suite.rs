@@ -93,6 +93,12 @@ impl Guests {
         );
     }
 
+    /// The built component of one of the language's examples (built with the rest on first use).
+    pub fn component_bytes(&self, example: &str) -> Vec<u8> {
+        let path = self.built_examples().join(format!("{example}.wasm"));
+        std::fs::read(&path).unwrap_or_else(|error| panic!("reading {}: {error}", path.display()))
+    }
+
     fn function_id(&self, example: &str) -> String {
         format!("{}-{example}", self.function_prefix)
     }

@@ -18,9 +18,11 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+use wafer_runtime::DeploymentKind;
 use wafer_store::{Deployment, DeploymentStatus, StoreError, unique_id};
 
 use crate::error::{ApiError, ApiResult};
+use crate::runtimes;
 use crate::state::AppState;
 use slots::BuildSlots;
 use unpack::{human_size, read_source, unpack};
@@ -237,6 +239,7 @@ async fn compile(state: &AppState, deployment: &mut Deployment) -> Result<String
         )
     })?
     .map_err(|error| error.to_string())?;
+    check_kind(state, deployment, compiled.kind).await?;
     deployment.artifact_id = compiled.artifact.as_str().to_owned();
     deployment.build_size = wasm_size;
     deployment.total_size = deployment.source_size + wasm_size;
@@ -253,11 +256,57 @@ async fn compile(state: &AppState, deployment: &mut Deployment) -> Result<String
     }
     let _ = write!(
         log,
-        "Component: {}, artifact {}.",
+        "Component: {}, {}, artifact {}.",
         human_size(wasm_size),
+        compiled.kind.describe(),
         compiled.artifact
     );
     Ok(log)
+}
+
+/// Refuses a component of the other world than the function's runtime says, so the runtime
+/// name always tells how the function is called.
+async fn check_kind(
+    state: &AppState,
+    deployment: &Deployment,
+    kind: DeploymentKind,
+) -> Result<(), BuildError> {
+    let function = match state
+        .store
+        .get_function(&deployment.project_id, &deployment.function_id)
+        .await
+    {
+        Ok(function) => function,
+        Err(StoreError::NotFound { .. }) => return Err(BuildError::Gone),
+        Err(error) => {
+            return Err(BuildError::Failed(format!(
+                "The build could not read its function: {error}."
+            )));
+        }
+    };
+    let expected = runtimes::deployment_kind(&function.runtime);
+    if kind == expected {
+        return Ok(());
+    }
+    let fix = match kind {
+        DeploymentKind::HttpProxy => format!(
+            "set the function's runtime to `{}`",
+            runtimes::WASI_HTTP_RUNTIME
+        ),
+        DeploymentKind::Function => {
+            "set the function's runtime to one of the wafer:function runtimes (e.g. \
+             `rust-wasi-0.2`)"
+                .to_owned()
+        }
+    };
+    Err(BuildError::Failed(format!(
+        "The component is {}, but function '{}' has runtime `{}`, which runs {}. Build it for \
+         that world, or {fix}.",
+        kind.describe(),
+        function.id,
+        function.runtime,
+        expected.describe()
+    )))
 }
 
 /// Stores a status change; `Gone` when the deployment was deleted meanwhile.

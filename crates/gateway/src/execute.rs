@@ -6,7 +6,10 @@
 
 use std::time::Duration;
 
-use wafer_runtime::{InvocationOutcome, InvokeError};
+use wafer_runtime::{
+    InvocationOutcome, InvokeError, PendingOutcome, RequestBody, ResponseStream, Streamed,
+    StreamingResponse,
+};
 use wafer_store::{Execution, ExecutionStatus, Function, StoreError, Timestamp, unique_id};
 
 use crate::invoke::{self, Invocation, InvokeFailure};
@@ -296,11 +299,22 @@ enum Waiter {
 async fn run(
     state: &AppState,
     function: &Function,
-    mut execution: Execution,
+    execution: Execution,
     invocation: &Invocation,
     waiter: Waiter,
 ) -> Result<Executed, ExecuteError> {
     let result = invoke::invoke(state, function, &execution, invocation).await;
+    conclude(state, function, execution, result, waiter).await
+}
+
+/// Records what the runtime said of `execution` and writes the finished record.
+async fn conclude(
+    state: &AppState,
+    function: &Function,
+    mut execution: Execution,
+    result: Result<InvocationOutcome, InvokeFailure>,
+    waiter: Waiter,
+) -> Result<Executed, ExecuteError> {
     let (outcome, busy) = match result {
         Ok(outcome) => {
             record_outcome(&mut execution, &outcome, function.logging, waiter);
@@ -318,6 +332,92 @@ async fn run(
         return Err(ExecuteError::RuntimeBusy(message));
     }
     Ok(Executed { execution, outcome })
+}
+
+/// What a function route answers: a finished execution, or the head of a response whose body
+/// is still streaming from a wasi:http guest.
+pub enum RouteAnswer {
+    /// The execution is over and recorded.
+    Finished(Box<Executed>),
+    /// The guest answered and writes its body; the record is written when the body ends.
+    Streaming {
+        /// The ID of the execution record.
+        execution_id: String,
+        /// The status the guest set.
+        status_code: u16,
+        /// The headers the guest set, framing headers removed.
+        headers: Vec<(String, String)>,
+        /// The body as the guest writes it.
+        body: ResponseStream,
+    },
+}
+
+/// A function route's run whose request body streams into the guest and whose response streams
+/// out of it, for wasi:http deployments: the client gets the guest's status and headers as
+/// soon as it sets them, and the record, with the first bytes of the body, once the body has
+/// ended or was cut by a limit.
+pub async fn execute_streaming_route(
+    state: &AppState,
+    function: &Function,
+    invocation: Invocation,
+    body: RequestBody,
+) -> Result<RouteAnswer, ExecuteError> {
+    check_runnable(function)?;
+    let permit = state
+        .concurrency
+        .try_admit(&function.project_id, &function.id)?;
+    let execution = processing_record(function, &invocation);
+    let streamed = invoke::invoke_streaming(state, function, &execution, &invocation, body).await;
+    let result = match streamed {
+        Ok(Streamed::Streaming(response)) => {
+            let StreamingResponse {
+                status_code,
+                headers,
+                body,
+                outcome,
+            } = response;
+            let execution_id = execution.id.clone();
+            state.recorders.spawn(record_when_streamed(
+                state.clone(),
+                function.clone(),
+                execution,
+                outcome,
+                permit,
+            ));
+            return Ok(RouteAnswer::Streaming {
+                execution_id,
+                status_code,
+                headers,
+                body,
+            });
+        }
+        Ok(Streamed::Finished(outcome)) => Ok(outcome),
+        Err(failure) => Err(failure),
+    };
+    let executed = conclude(state, function, execution, result, Waiter::Route).await;
+    drop(permit);
+    executed.map(|executed| RouteAnswer::Finished(Box::new(executed)))
+}
+
+/// Waits for a streamed route execution to end and records it; the execution holds its
+/// concurrency permit until then.
+async fn record_when_streamed(
+    state: AppState,
+    function: Function,
+    execution: Execution,
+    outcome: PendingOutcome,
+    permit: ExecutionPermit,
+) {
+    let mut outcome = outcome.await;
+    outcome
+        .response
+        .headers
+        .retain(|(name, _)| !invoke::is_framing_header(name));
+    let id = execution.id.clone();
+    if let Err(error) = conclude(&state, &function, execution, Ok(outcome), Waiter::Route).await {
+        tracing::error!(execution = %id, %error, "the streamed execution could not be recorded");
+    }
+    drop(permit);
 }
 
 /// Writes the finished record, durably unless a route need not wait for it.

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use wafer_runtime::{
-    ArtifactHash, InvocationOutcome, InvokeError, Limits, OutboundPolicy, Request,
+    ArtifactHash, InvocationOutcome, InvokeError, Limits, OutboundPolicy, Request, RequestBody,
+    Streamed,
 };
 use wafer_store::{Execution, ExecutionTrigger, Function, StoreError};
 
@@ -209,14 +210,21 @@ pub enum InvokeFailure {
     Runtime(#[from] InvokeError),
 }
 
-/// Runs the deployment of `execution` with the function's limits, environment and outbound
-/// policy.
-pub async fn invoke(
+/// Everything the runtime is handed for one invocation.
+struct Prepared {
+    artifact: ArtifactHash,
+    limits: Limits,
+    env: Vec<(String, String)>,
+    outbound: OutboundPolicy,
+    request: Request,
+}
+
+async fn prepare(
     state: &AppState,
     function: &Function,
     execution: &Execution,
     invocation: &Invocation,
-) -> Result<InvocationOutcome, InvokeFailure> {
+) -> Result<Prepared, InvokeFailure> {
     let deployment = state
         .store
         .get_deployment(&function.project_id, &function.id, &execution.deployment_id)
@@ -225,17 +233,81 @@ pub async fn invoke(
         .ok_or_else(|| InvokeFailure::NoArtifact(deployment.id.clone()))?;
     let limits = limits(state, function);
     let env = environment(state, function, &limits).await?;
-    let outbound = OutboundPolicy::allow(function.outbound_hosts.iter().cloned());
-    let request = guest_request(invocation, &execution.id);
+    Ok(Prepared {
+        artifact,
+        env,
+        limits,
+        outbound: OutboundPolicy::allow(function.outbound_hosts.iter().cloned()),
+        request: guest_request(invocation, &execution.id),
+    })
+}
+
+/// Runs the deployment of `execution` with the function's limits, environment and outbound
+/// policy.
+pub async fn invoke(
+    state: &AppState,
+    function: &Function,
+    execution: &Execution,
+    invocation: &Invocation,
+) -> Result<InvocationOutcome, InvokeFailure> {
+    let prepared = prepare(state, function, execution, invocation).await?;
     let mut outcome = state
         .runtime
-        .invoke(&artifact, request, &limits, &env, &outbound)
+        .invoke(
+            &prepared.artifact,
+            prepared.request,
+            &prepared.limits,
+            &prepared.env,
+            &prepared.outbound,
+        )
         .await?;
     outcome
         .response
         .headers
         .retain(|(name, _)| !is_framing_header(name));
     Ok(outcome)
+}
+
+/// How much of a streamed response body its execution record keeps.
+pub const STREAMED_BODY_KEPT_BYTES: usize = 64 << 10;
+
+/// Like [`invoke`], with `body` streaming into the guest and, for a wasi:http deployment, the
+/// response streaming out as the guest writes it.
+pub async fn invoke_streaming(
+    state: &AppState,
+    function: &Function,
+    execution: &Execution,
+    invocation: &Invocation,
+    body: RequestBody,
+) -> Result<Streamed, InvokeFailure> {
+    let prepared = prepare(state, function, execution, invocation).await?;
+    let streamed = state
+        .runtime
+        .invoke_streaming(
+            &prepared.artifact,
+            prepared.request,
+            body,
+            &prepared.limits,
+            &prepared.env,
+            &prepared.outbound,
+            STREAMED_BODY_KEPT_BYTES,
+        )
+        .await?;
+    Ok(match streamed {
+        Streamed::Finished(mut outcome) => {
+            outcome
+                .response
+                .headers
+                .retain(|(name, _)| !is_framing_header(name));
+            Streamed::Finished(outcome)
+        }
+        Streamed::Streaming(mut response) => {
+            response
+                .headers
+                .retain(|(name, _)| !is_framing_header(name));
+            Streamed::Streaming(response)
+        }
+    })
 }
 
 /// Headers that frame the HTTP exchange: they are the gateway's to set, never a guest's. A
@@ -252,7 +324,7 @@ const FRAMING_HEADERS: &[&str] = &[
     "upgrade",
 ];
 
-fn is_framing_header(name: &str) -> bool {
+pub fn is_framing_header(name: &str) -> bool {
     let name = name.trim();
     FRAMING_HEADERS
         .iter()

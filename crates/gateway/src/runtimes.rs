@@ -1,12 +1,28 @@
 //! The accepted `runtime` values and the execution specifications, as Appwrite lists them.
-//! Every runtime runs the same thing, a WASI 0.2 component of the `wafer:function` world; the
-//! language labels say which guest SDK built it.
+//! A runtime names the world its deployments implement: `wasi-http-0.2` runs components of the
+//! standard `wasi:http/proxy` world, built by any toolchain; every other runtime runs WASI 0.2
+//! components of the `wafer:function` world, and its language label says which guest SDK
+//! built them.
+
+use wafer_runtime::DeploymentKind;
 
 use crate::error::ApiError;
 
 pub struct RuntimeInfo {
     pub key: &'static str,
     pub name: &'static str,
+}
+
+/// The runtime of `wasi:http/proxy` components.
+pub const WASI_HTTP_RUNTIME: &str = "wasi-http-0.2";
+
+/// Which world a function's deployments must implement.
+pub fn deployment_kind(runtime: &str) -> DeploymentKind {
+    if runtime == WASI_HTTP_RUNTIME {
+        DeploymentKind::HttpProxy
+    } else {
+        DeploymentKind::Function
+    }
 }
 
 pub const RUNTIMES: &[RuntimeInfo] = &[
@@ -29,6 +45,10 @@ pub const RUNTIMES: &[RuntimeInfo] = &[
     RuntimeInfo {
         key: "c-wasi-0.2",
         name: "C (wasi-sdk / zig cc)",
+    },
+    RuntimeInfo {
+        key: WASI_HTTP_RUNTIME,
+        name: "wasi:http/proxy component (any toolchain)",
     },
 ];
 

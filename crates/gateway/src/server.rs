@@ -18,6 +18,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
+use tokio_util::task::TaskTracker;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 use wafer_runtime::{Runtime, RuntimeConfig};
@@ -39,6 +40,7 @@ pub struct RunningServer {
     serving: JoinHandle<()>,
     workers: worker::Workers,
     writer: ExecutionWriter,
+    recorders: TaskTracker,
     grace: Duration,
 }
 
@@ -58,6 +60,15 @@ impl RunningServer {
             "queued executions in flight were cut off; they run again at the next start",
         )
         .await;
+        self.recorders.close();
+        if tokio::time::timeout_at(deadline, self.recorders.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "streamed executions were not recorded: the shutdown grace period ended"
+            );
+        }
         for worker in self.workers.others {
             worker.abort();
             let _ = worker.await;
@@ -170,12 +181,14 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
         queue: Notify::new(),
         uploads_dir,
         builds: Builds::default(),
+        recorders: TaskTracker::new(),
     });
 
     crate::build::resume_interrupted_builds(&state).await;
     let (shutdown, mut stopped) = watch::channel(false);
     let workers = worker::spawn(state.clone(), shutdown.subscribe());
     let limits = state.config.connections.clone();
+    let recorders = state.recorders.clone();
     let app = router(state);
     let serving = tokio::spawn(async move {
         let stop = async move {
@@ -192,6 +205,7 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
         serving,
         workers,
         writer,
+        recorders,
         grace,
     })
 }

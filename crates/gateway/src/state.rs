@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio_util::task::TaskTracker;
 use wafer_runtime::Runtime;
 use wafer_store::{ExecutionWriter, MetadataStore};
 
@@ -28,6 +29,9 @@ pub struct Shared {
     pub uploads_dir: PathBuf,
     /// This server's deployment builds in progress.
     pub builds: Builds,
+    /// Tasks that record an execution after its request has been answered (a streamed route
+    /// response): shutdown waits for them before the last flush of the record writer.
+    pub recorders: TaskTracker,
 }
 
 impl std::ops::Deref for AppState {

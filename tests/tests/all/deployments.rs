@@ -171,7 +171,7 @@ async fn a_core_module_fails_with_a_log_saying_it_is_a_core_webassembly_module()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_component_of_another_world_fails_saying_it_does_not_export_the_handler() {
+async fn a_component_of_another_world_fails_saying_it_exports_neither_handler() {
     let server = TestServer::start().await;
     server.create_function("wrong", &["any"]).await;
     let bytes = wafer_testkit::rust_example_bytes("wrong-world");
@@ -179,7 +179,7 @@ async fn a_component_of_another_world_fails_saying_it_does_not_export_the_handle
     let deployment = server.wait_for_build("wrong", &id).await;
     assert_eq!(deployment["status"], "failed");
     let logs = deployment["buildLogs"].as_str().unwrap_or_default();
-    assert!(logs.contains("does not export the wafer handler"), "{logs}");
+    assert!(logs.contains("exports neither the wafer handler"), "{logs}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,7 @@
 
 use wafer_e2e::guest_suite::Guests;
 
-static JAVASCRIPT: Guests = Guests {
+pub(crate) static JAVASCRIPT: Guests = Guests {
     language: "js",
     runtime: "javascript-wasi-0.2",
     function_prefix: "js",

@@ -31,3 +31,4 @@ mod python_guests;
 mod queue_limits;
 mod secrets;
 mod variables;
+mod wasi_http;

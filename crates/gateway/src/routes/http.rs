@@ -1,6 +1,7 @@
 //! Plain HTTP to a function: `{functionId}.{base-domain}` or `/fn/{functionId}/…`. The method,
 //! path, query, headers and body pass through; the function's status, headers and body come
-//! back as they are, plus `x-appwrite-execution-id`.
+//! back as they are, plus `x-appwrite-execution-id`. A wasi:http function's request body streams
+//! into it and its response body streams back as it writes it.
 
 use axum::Router;
 use axum::body::Body;
@@ -8,15 +9,18 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use http_body_util::{BodyExt, Limited};
+use wafer_runtime::DeploymentKind;
 use wafer_store::{Execution, ExecutionTrigger, Function};
 
 use crate::auth::DEFAULT_PROJECT;
 use crate::error::{ApiError, ApiResult, ErrorKind};
-use crate::execute::{Mode, execute};
+use crate::execute::{Mode, RouteAnswer, execute, execute_streaming_route};
 use crate::invoke::{Invocation, TriggerInfo};
 use crate::openapi::schemas::{
     Forbidden, FunctionIdParam, NotFound, TooManyRequests, Unauthorized,
 };
+use crate::runtimes;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -128,19 +132,52 @@ async fn serve(
         .and_then(|value| value.to_str().ok())
         .unwrap_or(DEFAULT_PROJECT)
         .to_owned();
-    // The body is read before any refusal, so the connection stays usable for the next request.
-    let invocation = read_invocation(&state, request, path).await?;
-    let function = state.store.get_function(&project_id, &function_id).await?;
-    check_public(&function)?;
+    let (mut invocation, body) = invocation_head(&state, request, path);
+    let function = match public_function(&state, &project_id, &function_id).await {
+        Ok(function) => function,
+        Err(error) => {
+            // The body is read before the refusal, so the connection stays usable for the
+            // next request.
+            let _ = read_body(&state, body).await;
+            return Err(error);
+        }
+    };
+    if runtimes::deployment_kind(&function.runtime) == DeploymentKind::HttpProxy {
+        let body = Limited::new(body, state.config.max_request_body_bytes).boxed_unsync();
+        return match execute_streaming_route(&state, &function, invocation, body).await? {
+            RouteAnswer::Finished(executed) => {
+                Ok(raw_response(&executed.execution, executed.outcome))
+            }
+            RouteAnswer::Streaming {
+                execution_id,
+                status_code,
+                headers,
+                body,
+            } => Ok(guest_response(
+                status_code,
+                &headers,
+                Body::new(body),
+                &execution_id,
+            )),
+        };
+    }
+    invocation.body = read_body(&state, body).await?;
     let executed = execute(&state, &function, invocation, Mode::Route).await?;
     Ok(raw_response(&executed.execution, executed.outcome))
 }
 
-async fn read_invocation(
+async fn public_function(
     state: &AppState,
-    request: Request,
-    path: String,
-) -> ApiResult<Invocation> {
+    project_id: &str,
+    function_id: &str,
+) -> ApiResult<Function> {
+    let function = state.store.get_function(project_id, function_id).await?;
+    check_public(&function)?;
+    Ok(function)
+}
+
+/// The invocation a request asks for, without its body, which is returned as it is.
+fn invocation_head(state: &AppState, request: Request, path: String) -> (Invocation, Body) {
     let client_ip = request
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()
@@ -172,16 +209,11 @@ async fn read_invocation(
             Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
         })
         .collect();
-    let body = axum::body::to_bytes(body, state.config.max_request_body_bytes)
-        .await
-        .map_err(|error| {
-            ApiError::invalid_argument(format!("The request body could not be read: {error}"))
-        })?;
-    Ok(Invocation {
+    let invocation = Invocation {
         method: parts.method.as_str().to_owned(),
         path,
         headers,
-        body: body.to_vec(),
+        body: Vec::new(),
         scheme,
         host,
         port,
@@ -190,7 +222,17 @@ async fn read_invocation(
             client_ip,
             ..TriggerInfo::default()
         },
-    })
+    };
+    (invocation, body)
+}
+
+async fn read_body(state: &AppState, body: Body) -> ApiResult<Vec<u8>> {
+    let body = axum::body::to_bytes(body, state.config.max_request_body_bytes)
+        .await
+        .map_err(|error| {
+            ApiError::invalid_argument(format!("The request body could not be read: {error}"))
+        })?;
+    Ok(body.to_vec())
 }
 
 fn raw_response(
@@ -204,12 +246,27 @@ fn raw_response(
         ))
         .into_response();
     };
-    let status = StatusCode::from_u16(outcome.response.status_code)
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = Response::new(Body::from(outcome.response.body));
+    let response = outcome.response;
+    guest_response(
+        response.status_code,
+        &response.headers,
+        Body::from(response.body),
+        &execution.id,
+    )
+}
+
+/// The guest's status, headers and body as the client gets them, plus the execution's ID.
+fn guest_response(
+    status_code: u16,
+    guest_headers: &[(String, String)],
+    body: Body,
+    execution_id: &str,
+) -> Response {
+    let status = StatusCode::from_u16(status_code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = Response::new(body);
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    for (name, value) in &outcome.response.headers {
+    for (name, value) in guest_headers {
         if let (Ok(name), Ok(value)) = (
             HeaderName::try_from(name.as_str()),
             HeaderValue::try_from(value.as_str()),
@@ -220,7 +277,7 @@ fn raw_response(
     if !headers.contains_key(header::CONTENT_TYPE) {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
     }
-    if let Ok(id) = HeaderValue::try_from(execution.id.as_str()) {
+    if let Ok(id) = HeaderValue::try_from(execution_id) {
         headers.insert(HeaderName::from_static("x-appwrite-execution-id"), id);
     }
     response
