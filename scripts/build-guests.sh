@@ -2,6 +2,7 @@
 # Builds the JavaScript, Python and C example functions into WebAssembly components:
 #
 #   guest-examples/js/<name>/index.js     -> guest-examples/js/build/<name>.wasm
+#                                            (of the world named in <name>/world, if present)
 #   guest-examples/python/<name>/main.py  -> guest-examples/python/build/<name>.wasm
 #   guest-examples/c/<name>/*.c           -> guest-examples/c/build/<name>.wasm
 #
@@ -188,9 +189,12 @@ for language in "${languages[@]}"; do
         name="$(basename "$dir")"
         [ -f "$dir/index.js" ] || continue
         out="$examples/build/$name.wasm"
+        # An example with a `world` file targets that world (wasi:http/proxy: fetch-event).
+        world=function
+        [ -f "$dir/world" ] && world="$(tr -d '[:space:]' <"$dir/world")"
         if stale "$out" "$dir" "$JS_SDK/src" "$JS_SDK/build.mjs" "$JS_SDK/package-lock.json" "$ROOT/wit"; then
           built=$((built + 1))
-          spawn "js/$name" node "$JS_SDK/build.mjs" "$dir/index.js" -o "$out"
+          spawn "js/$name" node "$JS_SDK/build.mjs" "$dir/index.js" -o "$out" --world "$world"
         else
           fresh=$((fresh + 1))
         fi

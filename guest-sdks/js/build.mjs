@@ -11,8 +11,13 @@
 // entry module that imports both is generated, and componentize-js turns it into a component of
 // the `function` world in `wit/`. Relative imports inside the root work; bare imports
 // (`import x from 'some-package'`) do not: bundle such code into one file first.
+//
+// With `--world wasi:http/proxy` the file is built as it is, without the SDK, into a standard
+// wasi:http component (componentize-js's fetch-event mode): it handles requests with
+// `addEventListener('fetch', (event) => event.respondWith(new Response(...)))`. Deploy such a
+// component to a function of runtime `wasi-http-0.2`.
 
-import { cp, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
@@ -30,7 +35,8 @@ Options:
   -o, --out <path>     the component to write (required)
       --root <dir>     the directory holding the function's modules (default: the file's directory)
       --wit <dir>      the WIT directory (default: ${relative(process.cwd(), defaultWit) || '.'})
-      --world <name>   the world to target (default: function)
+      --world <name>   the world to target (default: function; wasi:http/proxy builds a
+                       fetch-event handler without the SDK)
       --keep           keep the staging directory and print its path
   -h, --help           show this help`;
 
@@ -89,6 +95,36 @@ async function copyRoot(root, target) {
   }
 }
 
+/**
+ * The WASI 0.2 release whose `wasi:http` StarlingMonkey (inside componentize-js) implements its
+ * fetch-event handler against; wafer's host serves any 0.2 release.
+ */
+const FETCH_EVENT_WASI_VERSION = '0.2.10';
+
+/**
+ * Writes a WIT package for the fetch-event mode: a world including `wasi:http/proxy` at
+ * {@link FETCH_EVENT_WASI_VERSION}, with wafer's WASI packages relabelled to that release
+ * (items introduced after it are left out).
+ */
+async function writeFetchEventWit(wit, target) {
+  const deps = join(target, 'deps');
+  await cp(join(wit, 'deps'), deps, { recursive: true });
+  const later = new RegExp(`\\s*@since\\(version = 0\\.2\\.(\\d+)\\)\\n[^\\n]*\\n`, 'g');
+  for (const dir of await readdir(deps)) {
+    for (const file of await readdir(join(deps, dir))) {
+      const path = join(deps, dir, file);
+      const text = await readFile(path, 'utf8');
+      const minor = Number(FETCH_EVENT_WASI_VERSION.split('.')[2]);
+      const kept = text.replace(later, (item, patch) => (Number(patch) > minor ? '\n' : item));
+      await writeFile(path, kept.replace(/@0\.2\.\d+/g, `@${FETCH_EVENT_WASI_VERSION}`));
+    }
+  }
+  await writeFile(
+    join(target, 'world.wit'),
+    `package wafer:fetch-event;\n\nworld proxy {\n  include wasi:http/proxy@${FETCH_EVENT_WASI_VERSION};\n}\n`,
+  );
+}
+
 /** The generated module componentize-js builds: the SDK's handler around the user's export. */
 function entrySource(modulePath) {
   const specifier = `./fn/${modulePath.split(sep).join('/')}`;
@@ -111,18 +147,26 @@ async function main() {
 
   const stage = await mkdtemp(join(tmpdir(), 'wafer-js-'));
   try {
-    await cp(join(sdkDir, 'src'), join(stage, 'wafer-sdk'), { recursive: true });
     await copyRoot(options.root, join(stage, 'fn'));
-    const entry = join(stage, 'entry.js');
-    await writeFile(entry, entrySource(relative(options.root, options.source)));
+    let entry = join(stage, 'fn', relative(options.root, options.source));
+    let { wit, world } = options;
+    if (world === 'wasi:http/proxy') {
+      wit = join(stage, 'wit');
+      world = 'proxy';
+      await writeFetchEventWit(options.wit, wit);
+    } else {
+      await cp(join(sdkDir, 'src'), join(stage, 'wafer-sdk'), { recursive: true });
+      entry = join(stage, 'entry.js');
+      await writeFile(entry, entrySource(relative(options.root, options.source)));
+    }
 
     const started = Date.now();
     // componentize-js maps the entry's directory to `/` while it pre-initializes the module, so
     // stack traces name `fn/…` rather than temporary paths.
     const { component } = await componentize({
       sourcePath: entry,
-      witPath: options.wit,
-      worldName: options.world,
+      witPath: wit,
+      worldName: world,
     });
     await mkdir(dirname(options.out), { recursive: true });
     // Write then rename, so an interrupted build never leaves a truncated component behind.
