@@ -30,6 +30,9 @@ for example in hello echo env responses; do
     ./target/debug/wafer deploy "${example}" "${wasm_dir}/${example}.wasm" \
         --runtime rust-wasi-0.2 --public --activate
 done
+# A standard wasi:http component, whose response streams.
+./target/debug/wafer deploy events "${wasm_dir}/http_stream.wasm" \
+    --runtime wasi-http-0.2 --public --activate
 
 cat <<MSG
 
@@ -40,6 +43,7 @@ Try:
   curl "http://127.0.0.1:${PORT}/fn/echo/items/7?color=red" -d 'hi'
   curl "http://127.0.0.1:${PORT}/fn/responses/?type=json"
   curl -H "Host: hello.functions.localhost" http://127.0.0.1:${PORT}/
+  curl -N "http://127.0.0.1:${PORT}/fn/events/?count=5"     # server-sent events, as they happen
   WAFER_ENDPOINT=${API} WAFER_KEY=${WAFER_ADMIN_KEY} ./target/debug/wafer logs hello
 Press Ctrl-C to stop.
 MSG
