@@ -10,6 +10,8 @@
 #                                     (benches/wasi-http-hello)
 #              W1 wafer /fn/hello/    `wafer serve` (release) running guest-examples/rust/hello
 #              W2 wafer executions    POST /v1/functions/hello/executions {"method":"GET"}
+#              WH wafer /fn/hello-http/ the same wasi:http component B serves, on wafer's route
+#                                     (runtime wasi-http-0.2, streamed response)
 #              JS, PY                 guest-examples/{js,python}/hello through /fn/.../
 #              JSR, PYR               the same with the function's reuseInstances on (opt-in warm
 #                                     instances: guest state survives between calls)
@@ -20,7 +22,7 @@
 #
 # Knobs (environment):
 #   SECTIONS (http,deploy,cold,density)
-#   http:    DURATION (10s), CONNECTIONS (32), THREADS (2), WARMUP (3s), TARGETS (A,B,W1,W2,JS,PY,JSR,PYR),
+#   http:    DURATION (10s), CONNECTIONS (32), THREADS (2), WARMUP (3s), TARGETS (A,B,W1,W2,WH,JS,PY,JSR,PYR),
 #            RATE (1: the rate-limited oha runs; 0: skip them), RATE_FRACTION (0.8),
 #            RATE_DURATION (10s)
 #   deploy:  DEPLOY_SAMPLES_RUST (5), DEPLOY_SAMPLES_JS (2), DEPLOY_SAMPLES_PYTHON (1)
@@ -51,7 +53,7 @@ DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 WARMUP=${WARMUP:-3s}
-TARGETS_WANTED=${TARGETS:-A,B,W1,W2,JS,PY,JSR,PYR}
+TARGETS_WANTED=${TARGETS:-A,B,W1,W2,WH,JS,PY,JSR,PYR}
 RATE=${RATE:-1}
 RATE_FRACTION=${RATE_FRACTION:-0.8}
 RATE_DURATION=${RATE_DURATION:-10s}
@@ -93,9 +95,9 @@ declare -A WANT_TARGET=()
 IFS=, read -r -a _targets <<<"$TARGETS_WANTED"
 for t in "${_targets[@]}"; do
     case "$t" in
-        A | B | W1 | W2 | JS | PY | JSR | PYR) WANT_TARGET[$t]=1 ;;
+        A | B | W1 | W2 | WH | JS | PY | JSR | PYR) WANT_TARGET[$t]=1 ;;
         '') ;;
-        *) die "unknown target '$t' in TARGETS (expected A, B, W1, W2, JS, PY, JSR, PYR)" ;;
+        *) die "unknown target '$t' in TARGETS (expected A, B, W1, W2, WH, JS, PY, JSR, PYR)" ;;
     esac
 done
 want_target() { [ -n "${WANT_TARGET[$1]:-}" ]; }
@@ -200,11 +202,13 @@ if want http; then
         --target-dir "$BENCH/.target"
     HYPER_HELLO=$BENCH/.target/release/hyper-hello
 
-    if want_target B; then
+    if want_target B || want_target WH; then
         log "building benches/wasi-http-hello (wasm32-wasip2, release)"
         cargo build --quiet --release --target wasm32-wasip2 \
             --manifest-path "$BENCH/wasi-http-hello/Cargo.toml" --target-dir "$BENCH/.target"
         WASI_HELLO=$BENCH/.target/wasm32-wasip2/release/wasi_http_hello.wasm
+    fi
+    if want_target B; then
 
         WASMTIME=${WASMTIME:-$BENCH/.tools/bin/wasmtime}
         if [ -x "$WASMTIME" ] && "$WASMTIME" --version 2>/dev/null | grep -q "^wasmtime $WASMTIME_VERSION"; then
@@ -339,7 +343,7 @@ if want http; then
         stop "$PID_B"
     fi
 
-    if want_target W1 || want_target W2 || want_target JS || want_target PY || want_target JSR || want_target PYR; then
+    if want_target W1 || want_target W2 || want_target WH || want_target JS || want_target PY || want_target JSR || want_target PYR; then
         PORT_W=$((PORT_BASE + 2))
         ADMIN_KEY="bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
         WAFER_ADMIN_KEY=$ADMIN_KEY WAFER_DATA_DIR=$TMP/wafer-data WAFER_LISTEN=$HOST:$PORT_W \
@@ -381,6 +385,11 @@ LUA
             bench W2 "wafer: POST /v1/functions/hello/executions (Rust)" "$EXEC_URL" -s "$TMP/execution.lua"
             bench_rate W2 -m POST -H 'content-type: application/json' -H 'x-appwrite-project: default' \
                 -H "x-appwrite-key: $ADMIN_KEY" -d '{"method":"GET"}'
+        fi
+        if want_target WH; then
+            deploy_fn hello-http "$WASI_HELLO" wasi-http-0.2
+            bench WH "wafer: GET /fn/hello-http/ (wasi:http, B's component)" "http://$HOST:$PORT_W/fn/hello-http/"
+            bench_rate WH
         fi
         if want_target JS; then
             deploy_fn hello-js "$JS_WASM" javascript-wasi-0.2
@@ -450,13 +459,14 @@ LUA
         echo
         echo "| ratio (requests/s at the fixed concurrency) | value |"
         echo "|---|---:|"
-        for pair in W1/A W1/B W2/A W2/B W2/W1 JS/B PY/B JSR/JS PYR/PY; do
+        for pair in W1/A W1/B W2/A W2/B W2/W1 WH/B WH/W1 JS/B PY/B JSR/JS PYR/PY; do
             n=${pair%/*} d=${pair#*/}
             [ -n "${RPS[$n]:-}" ] && [ -n "${RPS[$d]:-}" ] || continue
             printf '| %s / %s | %s |\n' "$n" "$d" "$(ratio "${RPS[$n]}" "${RPS[$d]}")"
         done
         echo
-        echo "W1 = wafer's route (Rust), W2 = createExecution (Rust), JS/PY = wafer's route with the"
+        echo "W1 = wafer's route (Rust), W2 = createExecution (Rust), WH = wafer's route serving B's own"
+        echo "wasi:http component, JS/PY = wafer's route with the"
         echo "JavaScript/Python hello (a fresh instance per call), JSR/PYR = the same with the function's"
         echo "opt-in reuseInstances. Below 1: wafer serves fewer requests per second."
         echo
