@@ -12,8 +12,10 @@ const BUILDING = new Set(['waiting', 'processing', 'building']);
 async function download(fn, deployment, status) {
   try {
     const blob = await api.download(fn.$id, deployment.$id);
+    const magic = new Uint8Array(await blob.slice(0, 2).arrayBuffer());
+    const extension = magic[0] === 0x1f && magic[1] === 0x8b ? 'tar.gz' : 'wasm';
     const url = URL.createObjectURL(blob);
-    const link = h('a', { href: url, download: `${fn.$id}-${deployment.$id}.wasm`, hidden: true });
+    const link = h('a', { href: url, download: `${fn.$id}-${deployment.$id}.${extension}`, hidden: true });
     document.body.append(link);
     link.click();
     link.remove();
@@ -42,8 +44,8 @@ function deploymentRow(fn, deployment, { onActivate, status }) {
     h('td', { class: 'num' }, buildTime(deployment)),
     h('td', { class: 'row-actions' },
       deployment.status === 'ready' && !active
-        ? h('button', { type: 'button', class: 'button small', onclick: () => onActivate(deployment) }, 'Activate') : null,
-      h('button', { type: 'button', class: 'button ghost small', onclick: () => download(fn, deployment, status) }, 'Download')));
+        ? h('button', { type: 'button', class: 'button small activate', onclick: () => onActivate(deployment) }, 'Activate') : null,
+      h('button', { type: 'button', class: 'button ghost small download', onclick: () => download(fn, deployment, status) }, 'Download')));
 }
 
 function dropZone(onFile) {
@@ -68,7 +70,7 @@ function dropZone(onFile) {
 }
 
 export async function deploymentsView({ fn, root, signal, reload }) {
-  const activate = h('input', { type: 'checkbox', checked: true, name: 'activate' });
+  const activate = h('input', { type: 'checkbox', checked: true, name: 'activate', id: 'deployments-activate' });
   const progress = h('div', { class: 'upload-progress', id: 'upload-progress' });
   const status = h('div');
   const rows = h('tbody');
@@ -107,7 +109,7 @@ export async function deploymentsView({ fn, root, signal, reload }) {
           label.textContent = `Uploading ${file.name}: ${bytes(sent)} of ${bytes(total)} (${Math.round((sent / total) * 100)} %)`;
         },
       });
-      label.textContent = `Uploaded ${file.name} (${bytes(file.size)}) as deployment ${deployment.$id}; building…`;
+      label.textContent = `Uploaded ${file.name} (${bytes(file.size)}) as deployment ${deployment.$id}; the build follows below.`;
       await load();
     } catch (error) {
       replace(progress, errorBox(error));

@@ -22,6 +22,17 @@ function headerTable(headers) {
     h('tr', {}, h('th', { class: 'mono' }, name), h('td', { class: 'mono break' }, value)))));
 }
 
+/** A JSON body indented for reading; anything else as it is. */
+export function readable(body, headers = []) {
+  const type = headers.find((header) => header.name.toLowerCase() === 'content-type')?.value || '';
+  if (!body || !/json/i.test(type)) return body;
+  try {
+    return JSON.stringify(JSON.parse(body), null, 2);
+  } catch {
+    return body;
+  }
+}
+
 function block(title, text, empty, cls) {
   return h('section', { class: 'detail-block' }, h('h3', {}, title),
     text ? h('pre', { class: ['output', cls] }, text) : h('p', { class: 'muted' }, empty));
@@ -45,7 +56,7 @@ export function executionDetail(ex) {
     h('div', { class: 'detail-grid' },
       h('section', { class: 'detail-block' }, h('h3', {}, 'Request headers'), headerTable(ex.requestHeaders)),
       h('section', { class: 'detail-block' }, h('h3', {}, 'Response headers'), headerTable(ex.responseHeaders))),
-    block('Response body', ex.responseBody, 'empty (bodies of asynchronous executions are not kept)', 'body'),
+    block('Response body', readable(ex.responseBody, ex.responseHeaders), 'empty (bodies of asynchronous executions are not kept)', 'body'),
     block('Logs', ex.logs, 'no logs', 'logs'),
     block('Errors', ex.errors, 'no errors', 'errors'));
 }
@@ -123,9 +134,12 @@ export async function executionsView({ fn, root, signal, item }) {
     replace(rows, records.map((ex) => executionRow(ex, link, ex.$id === item, open)));
   };
   // The newest page replaces what it overlaps: records change state (waiting → completed).
+  let generation = 0;
   const refresh = async () => {
+    const asked = generation;
     const page = await api.executions(fn.$id, [...queries(), Query.limit(PAGE)], signal);
-    if (signal.aborted) return;
+    // A filter changed while this page was on its way: a newer refresh draws instead.
+    if (signal.aborted || asked !== generation) return;
     const fresh = new Map(page.executions.map((ex) => [ex.$id, ex]));
     const oldest = page.executions.at(-1)?.$createdAt;
     const older = page.executions.length < PAGE ? []
@@ -136,6 +150,7 @@ export async function executionsView({ fn, root, signal, item }) {
     draw();
   };
   const reset = () => {
+    generation += 1;
     records = [];
     exhausted = false;
     refresh().catch((error) => replace(status, errorBox(error)));
@@ -143,7 +158,9 @@ export async function executionsView({ fn, root, signal, item }) {
   more.addEventListener('click', async () => {
     try {
       const last = records.at(-1);
+      const asked = generation;
       const page = await api.executions(fn.$id, [...queries(), Query.cursorAfter(last.$id), Query.limit(PAGE)], signal);
+      if (asked !== generation) return;
       records.push(...page.executions);
       exhausted = page.executions.length < PAGE;
       draw();

@@ -58,7 +58,8 @@ export async function runView({ fn, root }) {
   h('label', { class: 'check' }, queued, 'Asynchronous: queue it and return at once'),
   h('div', { class: 'actions' }, submit));
   if (!fn.live) {
-    form.prepend(h('div', { class: 'alert warn' }, 'This function has no active deployment yet: upload one under Deployments.'));
+    form.insertBefore(h('div', { class: 'alert warn' }, 'This function has no active deployment yet: upload one under Deployments.'),
+      form.children[1]);
   }
   replace(root, h('div', { class: 'run' }, form, result));
 }
