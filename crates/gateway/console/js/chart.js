@@ -58,15 +58,13 @@ function niceCeiling(value) {
   return step * magnitude;
 }
 
-const W = 720;
 const PAD = { left: 56, right: 12 };
-const PLOT_W = W - PAD.left - PAD.right;
 
 function clock(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
 
-function panel({ top, height, max, format, title }, children) {
+function panel({ W, top, height, max, format, title }, children) {
   const y = (value) => top + height - (value / max) * height;
   const grid = [0, 0.5, 1].map((f) => [
     s('line', { x1: PAD.left, x2: W - PAD.right, y1: y(max * f), y2: y(max * f), class: 'grid' }),
@@ -86,21 +84,26 @@ function linePath(points) {
   return path;
 }
 
-/** The chart of `summary` as an `<svg>` with a legend. */
-export function chart(summary) {
+/**
+ * The chart of `summary` as an `<svg>` with a legend, drawn `width` units wide (the space it
+ * gets, so its text stays readable on a narrow window).
+ */
+export function chart(summary, width = 720) {
+  const W = Math.round(Math.max(300, Math.min(900, width)));
+  const PLOT_W = W - PAD.left - PAD.right;
   const { buckets } = summary;
   const slot = PLOT_W / buckets.length;
   const x = (i) => PAD.left + i * slot;
   const countMax = niceCeiling(Math.max(...buckets.map((b) => b.count)));
   const durationMax = niceCeiling(Math.max(0, ...buckets.map((b) => (Number.isFinite(b.p99) ? b.p99 : 0))));
-  const counts = panel({ top: 28, height: 96, max: countMax, title: 'Executions per minute',
+  const counts = panel({ W, top: 28, height: 96, max: countMax, title: 'Executions per minute',
     format: (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)) }, (y) => buckets.map((b, i) => b.count === 0 ? null
     : s('g', {},
       s('rect', { x: x(i) + 1, y: y(b.count), width: Math.max(1, slot - 2), height: y(0) - y(b.count), class: 'bar' },
         s('title', {}, `${clock(b.start)}: ${b.count} executions, ${b.failed} failed`)),
       b.failed ? s('rect', { x: x(i) + 1, y: y(b.failed), width: Math.max(1, slot - 2), height: y(0) - y(b.failed), class: 'bar failed' }) : null)));
   const line = (key) => buckets.map((b, i) => (Number.isFinite(b[key]) ? [x(i) + slot / 2, b[key]] : null));
-  const durations = panel({ top: 172, height: 96, max: durationMax, title: 'Duration per minute (p50, p99)',
+  const durations = panel({ W, top: 172, height: 96, max: durationMax, title: 'Duration per minute (p50, p99)',
     format: milliseconds }, (y) => {
     const scaled = (points) => points.map((p) => (p ? [p[0], y(p[1])] : null));
     const dots = (points, cls) => scaled(points).map((p) => (p ? s('circle', { cx: p[0], cy: p[1], r: 2.2, class: cls }) : null));
@@ -110,7 +113,7 @@ export function chart(summary) {
       dots(line('p99'), 'dot p99'), dots(line('p50'), 'dot p50'),
     ];
   });
-  const ticks = [0, 10, 20, 30, 40, 50, 60].map((minute) => s('text', {
+  const ticks = (W < 520 ? [0, 20, 40, 60] : [0, 10, 20, 30, 40, 50, 60]).map((minute) => s('text', {
     x: PAD.left + (minute / 60) * PLOT_W, y: 290, class: 'axis',
     'text-anchor': minute === 0 ? 'start' : minute === 60 ? 'end' : 'middle',
   }, clock(summary.start + minute * MINUTE)));

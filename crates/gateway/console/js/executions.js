@@ -69,12 +69,12 @@ function executionRow(ex, link, selected, open) {
     open(ex.$id);
   };
   return h('tr', { class: ['clickable', selected && 'selected'], dataset: { executionId: ex.$id }, onclick: choose },
-  h('td', { title: date(ex.$createdAt) }, time(ex.$createdAt)),
+  h('td', { title: date(ex.$createdAt), class: 'nowrap' }, time(ex.$createdAt)),
   h('td', {}, statusBadge(ex.status)),
-  h('td', {}, ex.trigger),
+  h('td', { class: 'optional' }, ex.trigger),
   h('td', { class: 'mono' }, ex.requestMethod),
-  h('td', { class: 'mono break' }, h('a', { href: link(ex.$id), class: 'plain' }, ex.requestPath)),
-  h('td', { class: 'num' }, ex.responseStatusCode ? String(ex.responseStatusCode) : '—'),
+  h('td', { class: 'mono break path' }, h('a', { href: link(ex.$id), class: 'plain' }, ex.requestPath)),
+  h('td', { class: 'num optional' }, ex.responseStatusCode ? String(ex.responseStatusCode) : '—'),
   h('td', { class: 'num' }, duration(ex.duration)));
 }
 
@@ -176,7 +176,7 @@ export async function executionsView({ fn, root, signal, item }) {
     status,
     h('div', { class: 'table-wrap card flush' }, h('table', { class: 'table', id: 'executions' },
       h('thead', {}, h('tr', {}, ['Time', 'Status', 'Trigger', 'Method', 'Path', 'Code', 'Duration'].map((t) =>
-        h('th', { class: t === 'Code' || t === 'Duration' ? 'num' : null }, t)))),
+        h('th', { class: [(t === 'Code' || t === 'Duration') && 'num', (t === 'Trigger' || t === 'Code') && 'optional'] }, t)))),
       rows)),
     h('div', { class: 'actions' }, more),
     detail));

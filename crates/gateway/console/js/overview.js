@@ -58,7 +58,7 @@ export async function overviewView({ fn, root, signal }) {
       stat('failed', number(summary.failed), 'stat-failed'),
       stat('p50 duration', milliseconds(summary.p50), 'stat-p50'),
       stat('p99 duration', milliseconds(summary.p99), 'stat-p99'));
-    replace(figure, chart(summary));
+    replace(figure, chart(summary, figure.clientWidth || 720));
     replace(note, records.length >= MAX_RECORDS
       ? `Drawn from the latest ${MAX_RECORDS} execution records of the hour.`
       : 'From the execution records; refreshed every 10 seconds.');
