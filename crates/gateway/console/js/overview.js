@@ -3,7 +3,8 @@
 import { api, Query } from './api.js';
 import { chart, summarize } from './chart.js';
 import { errorBox, every, h, replace } from './dom.js';
-import { date, milliseconds, number } from './format.js';
+import { ago, date, duration, milliseconds, number } from './format.js';
+import { statusBadge } from './functions.js';
 
 const PAGE = 100;
 /** The most records one refresh reads (pages of 100); a busier hour is charted from these. */
@@ -33,7 +34,7 @@ function facts(fn) {
   const item = (label, value) => [h('dt', {}, label), h('dd', {}, value)];
   return h('dl', { class: 'facts' },
     item('Runtime', fn.runtime),
-    item('Active deployment', fn.deploymentId ? h('code', {}, fn.deploymentId) : 'none'),
+    item('Deployment', fn.deploymentId ? h('code', {}, fn.deploymentId) : 'none'),
     item('Execute roles', fn.execute.length ? fn.execute.join(', ') : 'API keys only'),
     item('Schedule', fn.schedule || 'none'),
     item('Timeout', `${fn.timeout} s`),
@@ -41,13 +42,25 @@ function facts(fn) {
     item('Created', date(fn.$createdAt)));
 }
 
+function recent(fn, records) {
+  if (records.length === 0) return h('p', { class: 'muted' }, 'No executions in the last hour.');
+  return h('ul', { class: 'recent', id: 'recent-executions' }, records.slice(0, 6).map((ex) => h('li', {},
+    h('a', { href: `#/functions/${encodeURIComponent(fn.$id)}/executions/${encodeURIComponent(ex.$id)}`, class: 'plain recent-row' },
+      statusBadge(ex.status),
+      h('span', { class: 'mono recent-path' }, `${ex.requestMethod} ${ex.requestPath}`),
+      h('span', { class: 'muted recent-meta' }, `${duration(ex.duration)} · ${ago(ex.$createdAt)}`)))));
+}
+
 export async function overviewView({ fn, root, signal }) {
   const stats = h('div', { class: 'stats' });
   const figure = h('div', { class: 'chart-slot' }, h('p', { class: 'muted' }, 'Loading the last hour…'));
   const note = h('p', { class: 'muted small' });
+  const latest = h('div');
   replace(root, h('div', { class: 'overview' },
     h('div', { class: 'card' }, h('h2', {}, 'Last hour'), stats, figure, note),
-    h('div', { class: 'card' }, h('h2', {}, 'Function'), facts(fn))));
+    h('div', { class: 'side' },
+      h('div', { class: 'card' }, h('h2', {}, 'Function'), facts(fn)),
+      h('div', { class: 'card' }, h('h2', {}, 'Latest executions'), latest))));
   const refresh = async () => {
     const now = Date.now();
     const records = await executionsSince(fn.$id, now - 60 * 60_000, signal);
@@ -59,6 +72,7 @@ export async function overviewView({ fn, root, signal }) {
       stat('p50 duration', milliseconds(summary.p50), 'stat-p50'),
       stat('p99 duration', milliseconds(summary.p99), 'stat-p99'));
     replace(figure, chart(summary, figure.clientWidth || 720));
+    replace(latest, recent(fn, records));
     replace(note, records.length >= MAX_RECORDS
       ? `Drawn from the latest ${MAX_RECORDS} execution records of the hour.`
       : 'From the execution records; refreshed every 10 seconds.');
