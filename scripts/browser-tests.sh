@@ -1,27 +1,39 @@
 #!/usr/bin/env bash
-# The web console in a real browser: headless Chromium (Debian's `chromium`, installed with
-# apt-get when missing; never a downloaded browser) driven by puppeteer-core (pinned in
-# tests/browser/package.json, locked, installed with `npm ci`) against a real `wafer serve` on a
-# loopback port. Failures leave screenshots under target/browser-screenshots/.
+# The web console in real browsers: headless Chromium and Firefox (Debian's `chromium` and
+# `firefox-esr`, installed with apt-get when missing; never a downloaded browser) driven by
+# puppeteer-core (pinned in tests/browser/package.json, locked, installed with `npm ci`; CDP for
+# Chromium, WebDriver BiDi for Firefox) against a real `wafer serve` on a loopback port. Failures
+# leave screenshots under target/browser-screenshots/.
 #
 # Usage: scripts/browser-tests.sh               run tests/browser/*.test.js (node's test runner)
 #        scripts/browser-tests.sh --screenshot  retake docs/console.png from a real server
-# Environment: WAFER (the wafer binary; default target/debug/wafer, built), CHROMIUM (default
-# /usr/bin/chromium).
+# Environment: WAFER (the wafer binary; default target/debug/wafer, built), BROWSERS (default
+# "chromium firefox"), CHROMIUM (default /usr/bin/chromium), FIREFOX (/usr/bin/firefox-esr).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 DIR=tests/browser
-export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}" FIREFOX="${FIREFOX:-/usr/bin/firefox-esr}"
+BROWSERS="${BROWSERS:-chromium firefox}"
+[ "${1:-}" = "--screenshot" ] && BROWSERS=chromium
 
-if [ ! -x "$CHROMIUM" ]; then
+# Debian's package for each browser asked for, installed when its binary is missing.
+missing=()
+for browser in $BROWSERS; do
+    case "$browser" in
+        chromium) [ -x "$CHROMIUM" ] || missing+=(chromium) ;;
+        firefox) [ -x "$FIREFOX" ] || missing+=(firefox-esr) ;;
+        *) echo "error: unknown browser '$browser' (expected chromium or firefox)" >&2; exit 1 ;;
+    esac
+done
+if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "==> installing chromium with apt-get"
+        echo "==> installing ${missing[*]} with apt-get"
         DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium </dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" </dev/null
     else
-        echo "error: $CHROMIUM is missing; install Debian's chromium (apt-get install chromium)" >&2
+        echo "error: ${missing[*]} missing; install Debian's packages (apt-get install ${missing[*]})" >&2
         exit 1
     fi
 fi
@@ -46,5 +58,9 @@ cargo build --release --target wasm32-wasip2 --manifest-path guest-examples/rust
 if [ "${1:-}" = "--screenshot" ]; then
     exec node "$DIR/screenshot.js" docs/console.png
 fi
-echo "==> the web console in headless $("$CHROMIUM" --version 2>/dev/null || echo chromium)"
-node --test --test-reporter=tap "$DIR"/*.test.js
+for browser in $BROWSERS; do
+    binary="$CHROMIUM"
+    [ "$browser" = firefox ] && binary="$FIREFOX"
+    echo "==> the web console in headless $("$binary" --version 2>/dev/null || echo "$browser")"
+    BROWSER="$browser" node --test --test-reporter=tap "$DIR"/*.test.js
+done

@@ -1,19 +1,19 @@
-// The web console in headless Chromium against a real `wafer serve`: signing in, creating a
-// function, uploading a deployment by drag-and-drop in SDK-sized chunks, running it, watching
-// its executions arrive with their logs, the chart, and that tenant data never becomes markup.
+// The web console in headless Chromium (or Firefox, with BROWSER=firefox) against a real
+// `wafer serve`: signing in, creating a function, uploading a deployment by drag-and-drop in
+// SDK-sized chunks, running it, watching its executions arrive with their logs, the chart, and
+// that tenant data never becomes markup.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
-  ROOT, apiClient, eventually, launchBrowser, padded, rustExample, signIn, startServer, textOf, withScreenshot,
+  BROWSER, ROOT, apiClient, eventually, launchBrowser, newContext, padded, rustExample, signIn, startServer, textOf, withScreenshot,
 } from './harness.js';
 
 const CHUNK = 5 * 1024 * 1024;
 
-describe('the web console', () => {
+describe(`the web console in ${BROWSER}`, () => {
   let server;
   let browser;
   let api;
@@ -31,7 +31,7 @@ describe('the web console', () => {
 
   /** A fresh tab (fresh sessionStorage) for `body`, screenshotted if it fails. */
   const inPage = (name, body) => test(name, async () => {
-    const context = await browser.createBrowserContext();
+    const context = await newContext(browser);
     const page = await context.newPage();
     const problems = [];
     page.on('pageerror', (error) => problems.push(error.message));
@@ -217,14 +217,10 @@ describe('the web console', () => {
     await eventually('the header to say live', async () => (await textOf(page, '#function-badges')).includes('live'));
 
     // The download is a real file in the browser's download folder, byte for byte the upload.
-    const folder = mkdtempSync(join(tmpdir(), 'wafer-downloads-'));
-    const cdp = await page.createCDPSession();
-    await cdp.send('Page.setDownloadBehavior', { behavior: 'allow', downloadPath: folder });
     await page.click(`${row} button.download`);
-    const saved = join(folder, `picker-${fresh}.wasm`);
+    const saved = join(browser.downloads, `picker-${fresh}.wasm`);
     await eventually('the download to be saved', () => existsSync(saved) && readFileSync(saved).length > 0);
     assert.deepEqual(readFileSync(saved), rustExample('hello'));
-    rmSync(folder, { recursive: true, force: true });
   });
 
   inPage('names, headers and bodies from the API render as text, never as markup', async (page) => {

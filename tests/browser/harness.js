@@ -1,7 +1,7 @@
 // What the browser tests stand on: a real `wafer serve` on a loopback port over a fresh data
-// directory with a fresh admin key, headless Chromium from the system (never a downloaded
-// browser) with a fresh profile, the API for arranging and checking state, and screenshots of
-// failures under target/.
+// directory with a fresh admin key, a headless browser from the system (Chromium, or Firefox
+// ESR; never a downloaded browser) with a fresh profile, the API for arranging and checking
+// state, and screenshots of failures under target/.
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,6 +15,9 @@ import puppeteer from 'puppeteer-core';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const WAFER = process.env.WAFER || join(ROOT, 'target/debug/wafer');
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+/** `chromium` (the default) or `firefox` (Debian's firefox-esr, driven over WebDriver BiDi). */
+export const BROWSER = process.env.BROWSER || 'chromium';
+export const FIREFOX = process.env.FIREFOX || '/usr/bin/firefox-esr';
 export const SCREENSHOTS = join(ROOT, 'target/browser-screenshots');
 const RUST_EXAMPLES = join(ROOT, 'guest-examples/rust/target/wasm32-wasip2/release');
 
@@ -143,21 +146,42 @@ const FLAGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
-/** Headless Chromium with a fresh profile; `close()` removes the profile. */
+/**
+ * The headless browser with a fresh profile; `close()` removes it. Files the pages download
+ * land in `browser.downloads` (contexts from `newContext(browser)` included).
+ */
 export async function launchBrowser() {
-  const profile = mkdtempSync(join(tmpdir(), 'wafer-chromium-'));
-  const browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [...FLAGS, `--user-data-dir=${profile}`],
-    defaultViewport: { width: 1280, height: 860 },
-  });
+  const profile = mkdtempSync(join(tmpdir(), `wafer-${BROWSER}-`));
+  const downloads = join(profile, 'downloads');
+  mkdirSync(downloads);
+  const options = BROWSER === 'firefox'
+    ? {
+      browser: 'firefox',
+      executablePath: FIREFOX,
+      userDataDir: profile,
+      extraPrefsFirefox: {
+        'browser.download.dir': downloads,
+        'browser.download.folderList': 2,
+        'browser.download.useDownloadDir': true,
+        'browser.download.always_ask_before_handling_new_types': false,
+      },
+    }
+    : { executablePath: CHROMIUM, args: [...FLAGS, `--user-data-dir=${profile}`] };
+  const browser = await puppeteer.launch({ ...options, headless: true, defaultViewport: { width: 1280, height: 860 } });
   const close = browser.close.bind(browser);
   browser.close = async () => {
     await close();
     rmSync(profile, { recursive: true, force: true });
   };
+  browser.downloads = downloads;
   return browser;
+}
+
+/** A fresh browser context (its own storage) that saves downloads in `browser.downloads`. */
+export function newContext(browser) {
+  // Firefox takes the folder from its preferences; Chromium from the context.
+  return browser.createBrowserContext(BROWSER === 'firefox' ? {}
+    : { downloadBehavior: { policy: 'allow', downloadPath: browser.downloads } });
 }
 
 /** Runs `body(page)`; when it fails, saves a screenshot under target/ and says where. */
@@ -166,7 +190,7 @@ export async function withScreenshot(page, name, body) {
     await body();
   } catch (error) {
     mkdirSync(SCREENSHOTS, { recursive: true });
-    const path = join(SCREENSHOTS, `${name.replace(/[^a-z0-9]+/gi, '-')}.png`);
+    const path = join(SCREENSHOTS, `${BROWSER}-${name.replace(/[^a-z0-9]+/gi, '-')}.png`);
     try {
       writeFileSync(path, await page.screenshot({ fullPage: true }));
       console.error(`# screenshot of the failure: ${path}`);

@@ -1,13 +1,13 @@
 // Takes the README's screenshot of the console from a real server: deploys example functions,
 // sends them traffic for a few minutes (so the chart has minutes to show), and photographs a
 // function's overview. Run by `scripts/browser-tests.sh --screenshot`.
-// Usage: node tests/browser/screenshot.js OUT.png   (SCREENSHOT_MINUTES, default 4)
+// Usage: node tests/browser/screenshot.js OUT.png   (SCREENSHOT_MINUTES of traffic, default 12)
 
 import { writeFileSync } from 'node:fs';
 import { apiClient, launchBrowser, rustExample, signIn, startServer } from './harness.js';
 
 const out = process.argv[2] || 'docs/console.png';
-const minutes = Number(process.env.SCREENSHOT_MINUTES || 4);
+const minutes = Number(process.env.SCREENSHOT_MINUTES || 12);
 const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
 
 const server = await startServer();
@@ -37,8 +37,11 @@ try {
   await signIn(page, server);
   await page.goto(`${server.base}/console/#/functions/storefront`);
   await page.waitForSelector('#chart');
+  await page.waitForSelector('#recent-executions');
   await sleep(500);
-  writeFileSync(out, await page.screenshot());
+  // Down to the content, with a margin like the page's own.
+  const height = await page.evaluate(() => Math.ceil(document.querySelector('.function-page').getBoundingClientRect().bottom) + 24);
+  writeFileSync(out, await page.screenshot({ clip: { x: 0, y: 0, width: 1280, height: Math.min(900, height) } }));
   console.log(`wrote ${out}`);
 } finally {
   await browser.close();
