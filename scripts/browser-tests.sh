@@ -27,16 +27,7 @@ for browser in $BROWSERS; do
         *) echo "error: unknown browser '$browser' (expected chromium or firefox)" >&2; exit 1 ;;
     esac
 done
-if [ ${#missing[@]} -gt 0 ]; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "==> installing ${missing[*]} with apt-get"
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" </dev/null
-    else
-        echo "error: ${missing[*]} missing; install Debian's packages (apt-get install ${missing[*]})" >&2
-        exit 1
-    fi
-fi
+[ ${#missing[@]} -eq 0 ] || scripts/apt-install.sh "${missing[@]}"
 
 stamp="$DIR/node_modules/.wafer-install-stamp"
 want="$(cat "$DIR/package.json" "$DIR/package-lock.json" <(node --version) | sha256sum | cut -d' ' -f1)"
