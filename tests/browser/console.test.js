@@ -82,6 +82,23 @@ describe(`the web console in ${BROWSER}`, () => {
     assert.equal(await page.evaluate(() => sessionStorage.length), 0);
   });
 
+  inPage('a key revoked while signed in sends the operator back to sign-in with the reason', async (page) => {
+    const key = await api.call('POST', '/projects/default/keys', {
+      name: 'console operator', scopes: ['functions.read', 'functions.write', 'executions.read', 'executions.write'],
+    });
+    await page.goto(`${server.base}/console/`);
+    await page.waitForSelector('#sign-in #key');
+    await page.type('#key', key.secret);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#functions');
+
+    await api.call('DELETE', `/projects/default/keys/${key.$id}`);
+    // The functions list refreshes every few seconds: its next call is refused.
+    await page.waitForSelector('#sign-in-notice', { timeout: 15_000 });
+    assert.match(await textOf(page, '#sign-in-notice'), /API key is invalid/);
+    assert.equal(await page.evaluate(() => sessionStorage.length), 0, 'the refused key is forgotten');
+  });
+
   inPage('a function is created, deployed by drag-and-drop in chunks, run, and its execution shows its logs', async (page) => {
     const uploads = [];
     page.on('request', (request) => {

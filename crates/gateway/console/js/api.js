@@ -61,6 +61,9 @@ export async function answer(response) {
   return body;
 }
 
+/** Fired on `window` when the server refuses the session's key (revoked, expired). */
+export const KEY_REFUSED = 'wafer:key-refused';
+
 export async function call(method, path, { body, list, credentials, signal } = {}) {
   const headers = authHeaders(credentials);
   const init = { method, headers, signal, cache: 'no-store' };
@@ -68,7 +71,15 @@ export async function call(method, path, { body, list, credentials, signal } = {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
-  return answer(await fetch(url(path, list), init));
+  try {
+    return await answer(await fetch(url(path, list), init));
+  } catch (error) {
+    // With a key, `user_unauthorized` means the key itself is no longer good.
+    if (!credentials && error.status === 401 && error.type === 'user_unauthorized') {
+      window.dispatchEvent(new CustomEvent(KEY_REFUSED, { detail: error.message }));
+    }
+    throw error;
+  }
 }
 
 const id = encodeURIComponent;

@@ -2,7 +2,7 @@
 // and the function page with its tabs. Each view gets an AbortSignal that fires when the
 // operator navigates away, which stops its polling.
 
-import { api, session, signOut } from './api.js';
+import { KEY_REFUSED, api, session, signOut } from './api.js';
 import { errorBox, h, replace } from './dom.js';
 import { deploymentsView } from './deployments.js';
 import { executionsView } from './executions.js';
@@ -81,14 +81,14 @@ async function functionPage(route, signal) {
   await tab[2]({ fn, root: body, signal, item: route.item, reload });
 }
 
-async function render() {
+async function render(notice) {
   current?.abort();
   const controller = new AbortController();
   current = controller;
   const credentials = session();
   topnav.hidden = !credentials;
   if (!credentials) {
-    signInView(view, () => { location.hash = '#/functions'; render(); });
+    signInView(view, () => { location.hash = '#/functions'; render(); }, notice);
     return;
   }
   document.getElementById('project-name').textContent = credentials.project;
@@ -106,5 +106,10 @@ document.getElementById('sign-out').addEventListener('click', () => {
   location.hash = '';
   render();
 });
-window.addEventListener('hashchange', render);
+window.addEventListener(KEY_REFUSED, (event) => {
+  if (!session()) return;
+  signOut();
+  render(`Signed out: ${event.detail} Sign in again with a valid key.`);
+});
+window.addEventListener('hashchange', () => render());
 render();

@@ -4,12 +4,14 @@
 import { api, signIn } from './api.js';
 import { errorBox, field, h, replace } from './dom.js';
 
-export function signInView(root, done) {
+/** The sign-in form; `notice` says why the operator is back here, if it is not the start. */
+export function signInView(root, done, notice) {
   const project = h('input', { name: 'project', id: 'project', value: 'default', required: true,
     autocomplete: 'username', spellcheck: 'false' });
   const key = h('input', { name: 'key', id: 'key', type: 'password', required: true,
     autocomplete: 'current-password', placeholder: 'API key' });
-  const status = h('div', { class: 'form-status' });
+  const status = h('div', { class: 'form-status' },
+    notice ? h('div', { class: 'alert warn', role: 'alert', id: 'sign-in-notice' }, notice) : null);
   const submit = h('button', { type: 'submit', class: 'button primary wide' }, 'Sign in');
   const form = h('form', { class: 'card signin', id: 'sign-in', onsubmit: async (event) => {
     event.preventDefault();
