@@ -37,6 +37,7 @@ done
 cat <<MSG
 
 wafer is running with the examples deployed (admin key: ${WAFER_ADMIN_KEY}).
+Console: http://127.0.0.1:${PORT}/console/ (project default, the admin key above)
 Try:
   curl http://127.0.0.1:${PORT}/fn/hello/
   curl -X POST http://127.0.0.1:${PORT}/fn/hello/

@@ -24,14 +24,7 @@ fingerprint() {
 }
 
 apt_install() {
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        echo "==> installing $* with apt-get"
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" </dev/null
-    else
-        echo "error: $* is needed; install it and run $0 again" >&2
-        exit 1
-    fi
+    scripts/apt-install.sh "$@"
 }
 
 # --- Node.js: node-appwrite -------------------------------------------------------------------

@@ -25,6 +25,9 @@ guest-sdks/c/test/run.sh 2>&1 | tee -a "$log"
 echo "==> workspace tests (Rust examples are built on first use)"
 cargo test --locked --workspace 2>&1 | tee -a "$log"
 
+echo "==> the web console in headless Chromium"
+./scripts/browser-tests.sh 2>&1 | tee -a "$log"
+
 echo "==> schema-driven API fuzzing, bounded (scripts/fuzz-api.sh --long for a longer run)"
 ./scripts/fuzz-api.sh
 

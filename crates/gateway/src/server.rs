@@ -236,6 +236,7 @@ fn router(state: AppState) -> Router {
     Router::new()
         .merge(routes::api_router().layer(cors))
         .merge(routes::http::router())
+        .merge(routes::console::router())
         .fallback(route_not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

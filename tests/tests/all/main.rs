@@ -12,6 +12,7 @@ mod auth_keys;
 mod auth_roles;
 mod c_guests;
 mod connections;
+mod console;
 mod deployments;
 mod executions;
 mod function_caps;

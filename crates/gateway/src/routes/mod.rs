@@ -7,6 +7,7 @@ use axum::routing::get;
 
 use crate::state::AppState;
 
+pub mod console;
 pub mod deployments;
 pub mod executions;
 pub mod functions;
