@@ -9,7 +9,10 @@ use std::time::Duration;
 use wafer_runtime::{InvocationOutcome, InvokeError};
 use wafer_store::{Execution, ExecutionStatus, Function, StoreError, Timestamp, unique_id};
 
+use tracing::Instrument;
+
 use crate::invoke::{self, Invocation, InvokeFailure};
+use crate::observe::traces;
 use crate::state::{AdmissionRefused, AppState, ExecutionPermit};
 
 /// How an execution runs and who waits for it.
@@ -180,6 +183,7 @@ async fn enqueue(
     };
     let mut execution = new_record(function, invocation, status);
     execution.scheduled_at = scheduled_at;
+    traces::pass_trace_context(&mut execution.request_headers);
     state.writer.write(execution.clone()).await?;
     state.queue.notify_one();
     Ok(Executed {
@@ -230,17 +234,20 @@ async fn run_sync(
     let task_function = function.clone();
     // The run is a task of its own so that it finishes and is recorded even when the caller
     // stops waiting for it.
-    let running = tokio::spawn(async move {
-        let _permit = permit;
-        run(
-            &task_state,
-            &task_function,
-            execution,
-            &invocation,
-            Waiter::Api,
-        )
-        .await
-    });
+    let running = tokio::spawn(
+        async move {
+            let _permit = permit;
+            run(
+                &task_state,
+                &task_function,
+                execution,
+                &invocation,
+                Waiter::Api,
+            )
+            .await
+        }
+        .in_current_span(),
+    );
     match tokio::time::timeout(wait, running).await {
         Ok(Ok(result)) => result,
         Ok(Err(join)) => Err(ExecuteError::TaskFailed(join.to_string())),
@@ -300,7 +307,10 @@ async fn run(
     invocation: &Invocation,
     waiter: Waiter,
 ) -> Result<Executed, ExecuteError> {
-    let result = invoke::invoke(state, function, &execution, invocation).await;
+    let span = traces::execution_span(&execution);
+    let result = invoke::invoke(state, function, &execution, invocation)
+        .instrument(span.clone())
+        .await;
     let (outcome, busy) = match result {
         Ok(outcome) => {
             record_outcome(&mut execution, &outcome, function.logging, waiter);
@@ -312,6 +322,7 @@ async fn run(
         }
     };
     finish(state, &mut execution, waiter).await?;
+    traces::record_execution(&span, &execution);
     if let Some(message) = busy
         && waiter != Waiter::Queue
     {
@@ -328,6 +339,7 @@ async fn finish(
 ) -> Result<(), StoreError> {
     execution.request_body = Vec::new();
     execution.updated_at = Timestamp::now();
+    state.metrics.executed(execution);
     if waiter == Waiter::Route && !state.config.durable_route_records {
         // The caller gets the function's response, not the record: it need not wait for an
         // fsync, whose tail on a busy disk is longer than the whole invocation.

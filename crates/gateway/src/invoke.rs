@@ -226,7 +226,8 @@ pub async fn invoke(
     let limits = limits(state, function);
     let env = environment(state, function, &limits).await?;
     let outbound = OutboundPolicy::allow(function.outbound_hosts.iter().cloned());
-    let request = guest_request(invocation, &execution.id);
+    let mut request = guest_request(invocation, &execution.id);
+    crate::observe::traces::pass_trace_context(&mut request.headers);
     let mut outcome = state
         .runtime
         .invoke(&artifact, request, &limits, &env, &outbound)
