@@ -135,9 +135,9 @@ async fn a_scrape_after_known_traffic_shows_each_family_with_its_type_and_counts
     );
     assert!(metrics.value(&format!("wafer_execution_duration_seconds_sum{hello}")) > 0.0);
     assert_eq!(
-        metrics.value(&format!(
-            "wafer_execution_duration_seconds_bucket{{function=\"default/hello\",le=\"+Inf\"}}"
-        )),
+        metrics.value(
+            "wafer_execution_duration_seconds_bucket{function=\"default/hello\",le=\"+Inf\"}"
+        ),
         3.0
     );
     assert_eq!(metrics.kind("wafer_execution_fuel"), "histogram");
