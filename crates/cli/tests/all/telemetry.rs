@@ -221,6 +221,26 @@ async fn a_traced_request_is_followed_into_the_function_and_out_of_its_calls_and
         attribute(outbound, "http.response.status_code").as_deref(),
         Some("200")
     );
+    // Queued: the worker's run continues the trace of the request that queued it.
+    let queued_trace = "5b8efff798038103d269b633813fc60c";
+    let queued = server
+        .admin(reqwest::Method::POST, "/v1/functions/echo/executions")
+        .header(
+            "traceparent",
+            format!("00-{queued_trace}-eee19b7ec3c1b174-01"),
+        )
+        .json(&json!({"async": true}))
+        .send()
+        .await
+        .expect("the executions API answers");
+    assert_eq!(queued.status(), StatusCode::ACCEPTED);
+    let trace = wait_for_spans(&received, queued_trace, &["request", "execution"]).await;
+    let (request, execution) = (trace.find("request"), trace.find("execution"));
+    assert!(
+        trace.descends_from(execution.expect("execution"), request.expect("request")),
+        "the queued run is under the request that queued it"
+    );
+
     assert!(
         received.spans().iter().any(|span| span.name == "compile"),
         "the deployments' compiles are spans too"
