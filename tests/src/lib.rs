@@ -2,6 +2,7 @@
 //! data directory, and talks to it over HTTP as the SDKs do.
 
 pub mod guest_suite;
+pub mod otlp;
 pub mod upstream;
 
 use std::path::{Path, PathBuf};

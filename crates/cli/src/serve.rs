@@ -8,7 +8,9 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use clap::builder::TypedValueParser as _;
-use wafer_gateway::{CacheConfig, ConnectionLimits, FunctionCaps, GatewayConfig, Retention};
+use wafer_gateway::{
+    CacheConfig, ConnectionLimits, FunctionCaps, GatewayConfig, LogFormat, Metrics, Retention,
+};
 use wafer_runtime::{AddressRange, OutboundConfig, RuntimeConfig};
 
 #[derive(Args, Debug)]
@@ -220,6 +222,19 @@ pub struct ServeArgs {
     /// Response body bytes one execution may read from all its outbound requests together.
     #[arg(long, env = "WAFER_OUTBOUND_MAX_RESPONSE_BYTES", default_value_t = OutboundConfig::DEFAULT_MAX_RESPONSE_BYTES)]
     outbound_max_response_bytes: u64,
+    /// Address to serve Prometheus metrics on, at `/metrics` (e.g. `127.0.0.1:9090`); off
+    /// when unset. Keep it off the public interface.
+    #[arg(long, env = "WAFER_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// Functions whose executions get metric series of their own (labelled
+    /// `project/function`); executions of any more are counted under `(other)`.
+    #[arg(long, env = "WAFER_METRICS_MAX_FUNCTIONS", default_value_t = Metrics::DEFAULT_MAX_FUNCTIONS)]
+    metrics_max_functions: usize,
+    /// How the server writes its own logs: `text` for people, or `json`, one object per line
+    /// with the request and execution IDs as fields. `WAFER_LOG` filters them (default
+    /// `info`). Traces are exported over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+    #[arg(long, env = "WAFER_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
 }
 
 impl ServeArgs {
@@ -275,6 +290,8 @@ impl ServeArgs {
             max_connections: self.max_connections,
         };
         config.shutdown_grace = Duration::from_secs(self.shutdown_grace_secs);
+        config.metrics_listen = self.metrics_listen;
+        config.metrics_max_functions = self.metrics_max_functions;
         config.outbound = OutboundConfig {
             allow_private: self.outbound_allow_private,
             max_requests: self.outbound_max_requests,
@@ -286,12 +303,8 @@ impl ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("WAFER_LOG")
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
-        .init();
+    let telemetry = wafer_gateway::init_telemetry(args.log_format)
+        .context("setting up logs and trace export")?;
     let max_connections = args.max_connections;
     raise_open_file_limit(max_connections);
     let base_domain = args.base_domain.clone();
@@ -301,6 +314,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let addr = server.local_addr;
     println!("wafer is serving");
     println!("  API:        {}", server.api_endpoint);
+    if let Some(metrics) = server.metrics_addr {
+        println!("  Metrics:    http://{metrics}/metrics");
+    }
     println!(
         "  Functions:  http://{{functionId}}.{base_domain}:{} or http://{addr}/fn/{{functionId}}/",
         addr.port()
@@ -316,6 +332,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     server.wait().await;
+    tokio::task::spawn_blocking(move || telemetry.shutdown()).await?;
     Ok(())
 }
 

@@ -235,6 +235,10 @@ pub struct GatewayConfig {
     /// Non-public address ranges functions' outbound calls may reach, and the per-execution
     /// caps on outbound requests, connections and response bytes.
     pub outbound: OutboundConfig,
+    /// Where `/metrics` is served (Prometheus text format); `None` serves no metrics.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Functions whose executions get metric series of their own; the rest share `(other)`.
+    pub metrics_max_functions: usize,
 }
 
 impl GatewayConfig {
@@ -299,6 +303,8 @@ impl GatewayConfig {
             connections: ConnectionLimits::default(),
             shutdown_grace: Self::DEFAULT_SHUTDOWN_GRACE,
             outbound: OutboundConfig::default(),
+            metrics_listen: None,
+            metrics_max_functions: crate::observe::metrics::Metrics::DEFAULT_MAX_FUNCTIONS,
         }
     }
 

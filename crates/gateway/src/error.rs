@@ -8,6 +8,7 @@ use serde_json::json;
 use wafer_store::{Entity, StoreError};
 
 use crate::execute::ExecuteError;
+use crate::observe::Rejection;
 
 /// The API version reported in error bodies and headers.
 pub const API_VERSION: &str = "1.9.0";
@@ -83,6 +84,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds a client should wait before retrying (429 only).
     pub retry_after: Option<u64>,
+    /// Why the request was refused for load or size, for the metrics.
+    pub rejection: Option<Rejection>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -93,6 +96,15 @@ impl ApiError {
             kind,
             message: message.into(),
             retry_after: None,
+            rejection: None,
+        }
+    }
+
+    /// This error, counted as a refusal for `reason`.
+    pub fn rejected_for(self, reason: Rejection) -> Self {
+        Self {
+            rejection: Some(reason),
+            ..self
         }
     }
 
@@ -159,6 +171,9 @@ impl IntoResponse for ApiError {
             tracing::error!(kind = self.kind.as_str(), message = %self.message, "request failed");
         }
         let mut response = (status, Json(self.body())).into_response();
+        if let Some(reason) = self.rejection {
+            response.extensions_mut().insert(reason);
+        }
         if let Some(seconds) = self.retry_after {
             response
                 .headers_mut()
@@ -235,6 +250,12 @@ impl From<ExecuteError> for ApiError {
     fn from(error: ExecuteError) -> Self {
         let message = error.to_string();
         let retry_after = error.retry_after();
+        let rejection = match &error {
+            ExecuteError::Refused(refused) => Some(refused.reason),
+            ExecuteError::RuntimeBusy(_) => Some(Rejection::SandboxesBusy),
+            ExecuteError::QueueFull(_) => Some(Rejection::QueueFull),
+            _ => None,
+        };
         let kind = match error {
             ExecuteError::Store(store) => return store.into(),
             ExecuteError::Disabled(_) => ErrorKind::FunctionDisabled,
@@ -247,6 +268,7 @@ impl From<ExecuteError> for ApiError {
         };
         Self {
             retry_after,
+            rejection,
             ..Self::new(kind, message)
         }
     }

@@ -12,7 +12,10 @@ use wafer_runtime::{
 };
 use wafer_store::{Execution, ExecutionStatus, Function, StoreError, Timestamp, unique_id};
 
+use tracing::Instrument;
+
 use crate::invoke::{self, Invocation, InvokeFailure};
+use crate::observe::traces;
 use crate::state::{AdmissionRefused, AppState, ExecutionPermit};
 
 /// How an execution runs and who waits for it.
@@ -183,6 +186,7 @@ async fn enqueue(
     };
     let mut execution = new_record(function, invocation, status);
     execution.scheduled_at = scheduled_at;
+    traces::pass_trace_context(&mut execution.request_headers);
     state.writer.write(execution.clone()).await?;
     state.queue.notify_one();
     Ok(Executed {
@@ -233,17 +237,20 @@ async fn run_sync(
     let task_function = function.clone();
     // The run is a task of its own so that it finishes and is recorded even when the caller
     // stops waiting for it.
-    let running = tokio::spawn(async move {
-        let _permit = permit;
-        run(
-            &task_state,
-            &task_function,
-            execution,
-            &invocation,
-            Waiter::Api,
-        )
-        .await
-    });
+    let running = tokio::spawn(
+        async move {
+            let _permit = permit;
+            run(
+                &task_state,
+                &task_function,
+                execution,
+                &invocation,
+                Waiter::Api,
+            )
+            .await
+        }
+        .in_current_span(),
+    );
     match tokio::time::timeout(wait, running).await {
         Ok(Ok(result)) => result,
         Ok(Err(join)) => Err(ExecuteError::TaskFailed(join.to_string())),
@@ -303,8 +310,11 @@ async fn run(
     invocation: &Invocation,
     waiter: Waiter,
 ) -> Result<Executed, ExecuteError> {
-    let result = invoke::invoke(state, function, &execution, invocation).await;
-    conclude(state, function, execution, result, waiter).await
+    let span = traces::execution_span(&execution);
+    let result = invoke::invoke(state, function, &execution, invocation)
+        .instrument(span.clone())
+        .await;
+    conclude(state, function, execution, result, waiter, &span).await
 }
 
 /// Records what the runtime said of `execution` and writes the finished record.
@@ -314,6 +324,7 @@ async fn conclude(
     mut execution: Execution,
     result: Result<InvocationOutcome, InvokeFailure>,
     waiter: Waiter,
+    span: &tracing::Span,
 ) -> Result<Executed, ExecuteError> {
     let (outcome, busy) = match result {
         Ok(outcome) => {
@@ -326,6 +337,7 @@ async fn conclude(
         }
     };
     finish(state, &mut execution, waiter).await?;
+    traces::record_execution(span, &execution);
     if let Some(message) = busy
         && waiter != Waiter::Queue
     {
@@ -367,7 +379,10 @@ pub async fn execute_streaming_route(
         .concurrency
         .try_admit(&function.project_id, &function.id)?;
     let execution = processing_record(function, &invocation);
-    let streamed = invoke::invoke_streaming(state, function, &execution, &invocation, body).await;
+    let span = traces::execution_span(&execution);
+    let streamed = invoke::invoke_streaming(state, function, &execution, &invocation, body)
+        .instrument(span.clone())
+        .await;
     let result = match streamed {
         Ok(Streamed::Streaming(response)) => {
             let StreamingResponse {
@@ -383,6 +398,7 @@ pub async fn execute_streaming_route(
                 execution,
                 outcome,
                 permit,
+                span,
             ));
             return Ok(RouteAnswer::Streaming {
                 execution_id,
@@ -394,7 +410,7 @@ pub async fn execute_streaming_route(
         Ok(Streamed::Finished(outcome)) => Ok(outcome),
         Err(failure) => Err(failure),
     };
-    let executed = conclude(state, function, execution, result, Waiter::Route).await;
+    let executed = conclude(state, function, execution, result, Waiter::Route, &span).await;
     drop(permit);
     executed.map(|executed| RouteAnswer::Finished(Box::new(executed)))
 }
@@ -407,6 +423,7 @@ async fn record_when_streamed(
     execution: Execution,
     outcome: PendingOutcome,
     permit: ExecutionPermit,
+    span: tracing::Span,
 ) {
     let mut outcome = outcome.await;
     outcome
@@ -414,7 +431,16 @@ async fn record_when_streamed(
         .headers
         .retain(|(name, _)| !invoke::is_framing_header(name));
     let id = execution.id.clone();
-    if let Err(error) = conclude(&state, &function, execution, Ok(outcome), Waiter::Route).await {
+    let recorded = conclude(
+        &state,
+        &function,
+        execution,
+        Ok(outcome),
+        Waiter::Route,
+        &span,
+    )
+    .await;
+    if let Err(error) = recorded {
         tracing::error!(execution = %id, %error, "the streamed execution could not be recorded");
     }
     drop(permit);
@@ -428,6 +454,7 @@ async fn finish(
 ) -> Result<(), StoreError> {
     execution.request_body = Vec::new();
     execution.updated_at = Timestamp::now();
+    state.metrics.executed(execution);
     if waiter == Waiter::Route && !state.config.durable_route_records {
         // The caller gets the function's response, not the record: it need not wait for an
         // fsync, whose tail on a busy disk is longer than the whole invocation.

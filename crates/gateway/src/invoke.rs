@@ -233,12 +233,14 @@ async fn prepare(
         .ok_or_else(|| InvokeFailure::NoArtifact(deployment.id.clone()))?;
     let limits = limits(state, function);
     let env = environment(state, function, &limits).await?;
+    let mut request = guest_request(invocation, &execution.id);
+    crate::observe::traces::pass_trace_context(&mut request.headers);
     Ok(Prepared {
         artifact,
         env,
         limits,
         outbound: OutboundPolicy::allow(function.outbound_hosts.iter().cloned()),
-        request: guest_request(invocation, &execution.id),
+        request,
     })
 }
 

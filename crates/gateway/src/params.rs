@@ -105,7 +105,14 @@ where
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|error| ApiError::invalid_argument(format!("Unreadable body: {error}")))?;
+            .map_err(|error| {
+                let too_large = error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE;
+                let refused = ApiError::invalid_argument(format!("Unreadable body: {error}"));
+                if too_large {
+                    return refused.rejected_for(crate::observe::Rejection::BodyTooLarge);
+                }
+                refused
+            })?;
         let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
             b"{}"
         } else {

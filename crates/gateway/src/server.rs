@@ -20,13 +20,14 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
-use tower_http::trace::TraceLayer;
 use wafer_runtime::{Runtime, RuntimeConfig};
 use wafer_store::{CachedStore, ExecutionWriter, MetadataStore, SqliteStore, WriterConfig};
 
 use crate::build::Builds;
 use crate::config::GatewayConfig;
 use crate::error::ApiError;
+use crate::observe::RouteClass;
+use crate::observe::metrics::Metrics;
 use crate::state::{AppState, Concurrency, Shared};
 use crate::{bootstrap, routes, worker};
 
@@ -34,6 +35,8 @@ use crate::{bootstrap, routes, worker};
 pub struct RunningServer {
     pub local_addr: SocketAddr,
     pub api_endpoint: String,
+    /// Where `/metrics` is served, when it is.
+    pub metrics_addr: Option<SocketAddr>,
     /// The admin key created at this start, if this was the first start.
     pub new_admin_key: Option<String>,
     shutdown: watch::Sender<bool>,
@@ -151,6 +154,8 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
         );
     }
     let writer = store.spawn_execution_writer(WriterConfig::default())?;
+    let metrics = Arc::new(Metrics::new(config.metrics_max_functions));
+    writer.observe(metrics.clone());
     let grace = config.shutdown_grace;
     let runtime = Runtime::new(RuntimeConfig {
         engine: config.engine.clone(),
@@ -158,6 +163,7 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
         cache_idle_timeout: config.deployment_idle_timeout,
         outbound: config.outbound.clone(),
         memory_budget_bytes: config.sandbox_memory_budget_bytes,
+        observer: Some(metrics.clone()),
         ..RuntimeConfig::new(data_dir.join("artifacts"))
     })?;
 
@@ -166,6 +172,18 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
         .with_context(|| format!("binding {}", config.listen))?;
     let local_addr = listener.local_addr()?;
     let api_endpoint = config.api_endpoint(local_addr);
+    let metrics_listener = match config.metrics_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the metrics listener {addr}"))?,
+        ),
+        None => None,
+    };
+    let metrics_addr = metrics_listener
+        .as_ref()
+        .map(tokio::net::TcpListener::local_addr)
+        .transpose()?;
 
     let state = AppState::new(Shared {
         concurrency: Concurrency::new(
@@ -182,11 +200,21 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
         uploads_dir,
         builds: Builds::default(),
         recorders: TaskTracker::new(),
+        metrics,
     });
 
     crate::build::resume_interrupted_builds(&state).await;
     let (shutdown, mut stopped) = watch::channel(false);
-    let workers = worker::spawn(state.clone(), shutdown.subscribe());
+    let mut workers = worker::spawn(state.clone(), shutdown.subscribe());
+    if let Some(listener) = metrics_listener {
+        let mut stopped = shutdown.subscribe();
+        let stop = async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        let serving = crate::observe::listener::serve(listener, state.clone(), stop);
+        workers.others.push(tokio::spawn(serving));
+        tracing::info!(metrics_addr = ?metrics_addr, "metrics listening");
+    }
     let limits = state.config.connections.clone();
     let recorders = state.recorders.clone();
     let app = router(state);
@@ -200,6 +228,7 @@ pub async fn start(config: GatewayConfig) -> anyhow::Result<RunningServer> {
     Ok(RunningServer {
         local_addr,
         api_endpoint,
+        metrics_addr,
         new_admin_key,
         shutdown,
         serving,
@@ -243,7 +272,10 @@ fn router(state: AppState) -> Router {
             function_domains,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::observe::observe_request,
+        ))
         .with_state(state)
 }
 
@@ -254,7 +286,12 @@ async fn route_not_found() -> ApiError {
 /// Requests to `{functionId}.{base_domain}` go to the function, whatever their path.
 async fn function_domains(State(state): State<AppState>, request: Request, next: Next) -> Response {
     match crate::routes::http::function_for_host(&state, &request) {
-        Some(function_id) => crate::routes::http::invoke_by_host(state, function_id, request).await,
+        Some(function_id) => {
+            let mut response =
+                crate::routes::http::invoke_by_host(state, function_id, request).await;
+            response.extensions_mut().insert(RouteClass::Function);
+            response
+        }
         None => next.run(request).await,
     }
 }

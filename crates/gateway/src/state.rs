@@ -11,6 +11,8 @@ use wafer_store::{ExecutionWriter, MetadataStore};
 
 use crate::build::Builds;
 use crate::config::GatewayConfig;
+use crate::observe::Rejection;
+use crate::observe::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
@@ -32,6 +34,7 @@ pub struct Shared {
     /// Tasks that record an execution after its request has been answered (a streamed route
     /// response): shutdown waits for them before the last flush of the record writer.
     pub recorders: TaskTracker,
+    pub metrics: Arc<Metrics>,
 }
 
 impl std::ops::Deref for AppState {
@@ -54,6 +57,7 @@ impl AppState {
 /// permit to go removes it, so ten thousand idle functions cost nothing here.
 pub struct Concurrency {
     global: Arc<Semaphore>,
+    global_limit: usize,
     per_function_limit: usize,
     per_function: Arc<Mutex<FunctionSemaphores>>,
 }
@@ -101,14 +105,17 @@ const RETRY_AFTER_SECONDS: u64 = 1;
 #[error("{message}")]
 pub struct AdmissionRefused {
     pub message: String,
+    /// Which limit refused it.
+    pub reason: Rejection,
     /// Seconds after which a retry may be admitted.
     pub retry_after: u64,
 }
 
 impl AdmissionRefused {
-    fn new(message: String) -> Self {
+    fn new(reason: Rejection, message: String) -> Self {
         Self {
             message,
+            reason,
             retry_after: RETRY_AFTER_SECONDS,
         }
     }
@@ -118,6 +125,7 @@ impl Concurrency {
     pub fn new(global: usize, per_function: usize) -> Self {
         Self {
             global: Arc::new(Semaphore::new(global.max(1))),
+            global_limit: global.max(1),
             per_function_limit: per_function.max(1),
             per_function: Arc::new(Mutex::new(HashMap::new())),
         }
@@ -162,15 +170,19 @@ impl Concurrency {
         let acquired = self.function_semaphore(&key).try_acquire_owned();
         let Ok(permit) = acquired else {
             self.release_unused(key);
-            return Err(AdmissionRefused::new(format!(
-                "Function '{function_id}' already runs {} executions at once (its \
+            return Err(AdmissionRefused::new(
+                Rejection::FunctionConcurrency,
+                format!(
+                    "Function '{function_id}' already runs {} executions at once (its \
                  concurrency limit); retry shortly.",
-                self.per_function_limit
-            )));
+                    self.per_function_limit
+                ),
+            ));
         };
         let function = self.function_permit(key, permit);
         let global = self.global.clone().try_acquire_owned().map_err(|_| {
             AdmissionRefused::new(
+                Rejection::GlobalConcurrency,
                 "The server is running as many executions as it allows (global concurrency \
                  limit); retry shortly."
                     .to_owned(),
@@ -180,6 +192,11 @@ impl Concurrency {
             _global: global,
             _function: function,
         })
+    }
+
+    /// Executions admitted and running (or about to) now.
+    pub fn running(&self) -> usize {
+        self.global_limit - self.global.available_permits()
     }
 
     /// Waits for a slot instead of refusing: for background work (async queue, schedules).

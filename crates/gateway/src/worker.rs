@@ -61,6 +61,7 @@ async fn queue_worker(state: AppState, mut stop: watch::Receiver<bool>) {
             };
             let state = state.clone();
             let span = tracing::info_span!("queued_execution", execution = %execution.id, function = %execution.function_id);
+            crate::observe::traces::continue_queued_trace(&span, &execution);
             tokio::spawn(
                 async move {
                     run_queued(state, execution).await;

@@ -7,6 +7,7 @@
 //! the next call loads the artifact again (about a millisecond for a Rust hello).
 
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
@@ -57,12 +58,16 @@ struct Cached {
 
 pub(crate) struct DeploymentCache {
     entries: Mutex<LruCache<ArtifactHash, Cached>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 impl DeploymentCache {
     pub(crate) fn new(capacity: NonZeroUsize) -> Self {
         Self {
             entries: Mutex::new(LruCache::new(capacity)),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
@@ -73,8 +78,26 @@ impl DeploymentCache {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// The deployment, if cached; counted as a hit or a miss.
     pub(crate) fn get(&self, id: &ArtifactHash) -> Option<Arc<PreparedDeployment>> {
-        self.get_at(id, Instant::now())
+        let found = self.get_at(id, Instant::now());
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// Lookups by [`get`](Self::get) that found their deployment.
+    pub(crate) fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    /// Lookups by [`get`](Self::get) that did not.
+    pub(crate) fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
     }
 
     fn get_at(&self, id: &ArtifactHash, now: Instant) -> Option<Arc<PreparedDeployment>> {

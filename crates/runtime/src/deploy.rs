@@ -13,6 +13,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
@@ -26,6 +27,7 @@ use crate::contract::{
     is_incoming_handler_export,
 };
 use crate::host::HostState;
+use crate::observe::RuntimeObserver;
 use crate::validate::{CompileError, check_world};
 use crate::warm::WarmPool;
 
@@ -81,6 +83,7 @@ pub(crate) struct Deployer {
     /// upload's Winch compile, which then took 11 s instead of 2 s. Inside this pool the
     /// background job keeps to one core and leaves the global pool to uploads.
     background: Option<Arc<rayon::ThreadPool>>,
+    observer: Option<Arc<dyn RuntimeObserver>>,
 }
 
 impl Deployer {
@@ -102,7 +105,38 @@ impl Deployer {
             optimizing: Arc::default(),
             optimizer: Arc::default(),
             background: background_pool(),
+            observer: None,
         }
+    }
+
+    /// Tells `observer` of every compile.
+    pub(crate) fn observed_by(self, observer: Option<Arc<dyn RuntimeObserver>>) -> Self {
+        Self { observer, ..self }
+    }
+
+    /// Component instances holding a pool slot of either engine now.
+    pub(crate) fn sandboxes_in_use(&self) -> u64 {
+        self.engines()
+            .into_iter()
+            .filter_map(Engine::pooling_allocator_metrics)
+            .map(|pool| pool.component_instances())
+            .sum()
+    }
+
+    /// Compiles with `backend`, telling the observer how long it took.
+    fn compile_with(
+        &self,
+        backend: &Backend,
+        id: &ArtifactHash,
+        bytes: &[u8],
+        tier: Tier,
+    ) -> Result<PreparedDeployment, CompileError> {
+        let started = Instant::now();
+        let prepared = compile_blocking(backend, &self.artifacts, id, bytes, tier)?;
+        if let Some(observer) = &self.observer {
+            observer.compiled(tier, started.elapsed());
+        }
+        Ok(prepared)
     }
 
     pub(crate) fn engines(&self) -> Vec<&Engine> {
@@ -149,11 +183,11 @@ impl Deployer {
             Some(winch) if bytes.len() >= self.winch_threshold => (winch.clone(), Tier::Winch),
             _ => (self.cranelift.clone(), Tier::Cranelift),
         };
-        let artifacts = self.artifacts.clone();
+        let this = self.clone();
         let span = tracing::info_span!("compile", deployment = %id, bytes = bytes.len(), ?tier);
         let prepared = tokio::task::spawn_blocking(move || {
             let _span = span.entered();
-            compile_blocking(&backend, &artifacts, &id, &bytes, tier)
+            this.compile_with(&backend, &id, &bytes, tier)
         })
         .await
         .map_err(|error| CompileError::Internal(error.to_string()))??;
@@ -205,15 +239,7 @@ impl Deployer {
 
     fn optimize(&self, id: &ArtifactHash) -> Result<(), CompileError> {
         let bytes = self.artifacts.read_source(id)?;
-        let compile = || {
-            compile_blocking(
-                &self.cranelift,
-                &self.artifacts,
-                id,
-                &bytes,
-                Tier::Cranelift,
-            )
-        };
+        let compile = || self.compile_with(&self.cranelift, id, &bytes, Tier::Cranelift);
         let prepared = match &self.background {
             Some(pool) => pool.install(compile),
             None => compile(),

@@ -25,6 +25,7 @@ mod deploy;
 mod engine;
 mod host;
 mod limits;
+mod observe;
 mod outbound;
 mod outcome;
 mod output;
@@ -44,6 +45,7 @@ pub use engine::{
 };
 pub use host::{MemoryBudgetExceeded, MemoryLimitExceeded};
 pub use limits::Limits;
+pub use observe::{RuntimeObserver, TraceContextWriter, set_trace_context};
 pub use outbound::{OutboundConfig, OutboundPolicy};
 pub use outcome::{ExecutionStatus, Failure, InvocationOutcome};
 pub use output::truncation_notice;

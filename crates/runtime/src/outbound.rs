@@ -6,6 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
 
 use crate::address::{AddressRange, parse_ip_host};
@@ -299,10 +300,43 @@ impl WasiHttpHooks for OutboundHooks {
         _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> SendFuture {
         match self.admit(request.uri()) {
-            Ok(context) => Box::new(send(request, options, context)),
+            Ok(context) => Box::new(traced_send(request, options, context)),
             Err(error) => Box::new(async { Err(error) }),
         }
     }
+}
+
+/// Sends in a span of its own (a child of the invocation's), carrying that span's trace
+/// context in `traceparent` when traces are exported, in place of any the guest set.
+fn traced_send(
+    mut request: http::Request<WasiBody>,
+    options: Option<RequestOptions>,
+    context: SendContext,
+) -> impl Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send {
+    let span = tracing::info_span!(
+        "outbound",
+        otel.name = %format_args!("{} {}", request.method(), request.uri().host().unwrap_or_default()),
+        otel.kind = "client",
+        http.request.method = %request.method(),
+        url.full = %request.uri(),
+        http.response.status_code = tracing::field::Empty,
+    );
+    if let Some(traceparent) = crate::observe::traceparent(&span)
+        && let Ok(value) = http::HeaderValue::try_from(traceparent)
+    {
+        let headers = request.headers_mut();
+        headers.remove("tracestate");
+        headers.insert("traceparent", value);
+    }
+    let recorded = span.clone();
+    async move {
+        let sent = send(request, options, context).await;
+        if let Ok((response, _)) = &sent {
+            recorded.record("http.response.status_code", response.status().as_u16());
+        }
+        sent
+    }
+    .instrument(span)
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ use crate::engine::{
 };
 use crate::host::{HostState, MemoryBudget, build_linker};
 use crate::limits::Limits;
+use crate::observe::RuntimeObserver;
 use crate::outbound::{OutboundConfig, OutboundPolicy};
 use crate::outcome::{
     ExecutionStatus, Failure, InvocationOutcome, check_response, failure_response,
@@ -52,6 +53,8 @@ pub struct RuntimeConfig {
     /// Linear memory all sandboxes together may hold; a growth past it fails that execution
     /// (its own limit notwithstanding). `None` leaves only each function's limit.
     pub memory_budget_bytes: Option<u64>,
+    /// Hears compiles, for metrics; `None` tells nobody.
+    pub observer: Option<Arc<dyn RuntimeObserver>>,
 }
 
 impl RuntimeConfig {
@@ -64,6 +67,7 @@ impl RuntimeConfig {
             cache_idle_timeout: Some(Self::DEFAULT_CACHE_IDLE_TIMEOUT),
             outbound: OutboundConfig::default(),
             memory_budget_bytes: None,
+            observer: None,
         }
     }
 
@@ -150,6 +154,16 @@ pub struct RuntimeStats {
     pub optimizations: u64,
     /// Deployments ready to instantiate in memory now.
     pub cached_deployments: usize,
+    /// Invocations whose deployment was ready in memory.
+    pub cache_hits: u64,
+    /// Invocations whose deployment had to be loaded from disk (or compiled again) first.
+    pub cache_misses: u64,
+    /// Sandboxes (component instances) that hold a pool slot now, running or kept warm.
+    pub sandboxes_in_use: u64,
+    /// Pool slots for sandboxes, in all.
+    pub sandbox_slots: u64,
+    /// Instances kept warm for functions that reuse instances.
+    pub warm_instances: usize,
 }
 
 /// Compiles components and runs invocations of them. It owns the engines, their instance
@@ -201,7 +215,8 @@ impl Runtime {
             .transpose()
             .map_err(|e| engine_error(&e))?;
         let backend = Backend::new(engine, linker);
-        let deployer = Deployer::new(backend, winch, winch_threshold, artifacts, cache);
+        let deployer = Deployer::new(backend, winch, winch_threshold, artifacts, cache)
+            .observed_by(config.observer);
         let ticker = EpochTicker::start(&deployer.engines()).map_err(|e| engine_error(&e))?;
         // Idle instances hold pool slots; never let them take more than a quarter of the pool.
         let max_idle = (config.engine.max_idle_instances)
@@ -235,6 +250,16 @@ impl Runtime {
             artifact_loads: counters.artifact_loads.load(Ordering::Relaxed),
             optimizations: counters.optimizations.load(Ordering::Relaxed),
             cached_deployments: self.deployer.cache.len(),
+            cache_hits: self.deployer.cache.hits(),
+            cache_misses: self.deployer.cache.misses(),
+            sandboxes_in_use: self.deployer.sandboxes_in_use(),
+            sandbox_slots: u64::from(self.max_instances)
+                + if self.deployer.engines().len() > 1 {
+                    u64::from(self.winch_instances)
+                } else {
+                    0
+                },
+            warm_instances: self.idle_budget.idle(),
         }
     }
 

@@ -97,7 +97,7 @@ impl IdleBudget {
         }
     }
 
-    #[cfg(test)]
+    /// Idle instances kept now, across the runtime.
     pub(crate) fn idle(&self) -> usize {
         self.count.load(Ordering::Acquire)
     }

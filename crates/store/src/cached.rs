@@ -22,7 +22,7 @@ use moka::sync::Cache;
 
 use crate::error::Result;
 use crate::models::{
-    ApiKey, ChunkProgress, Deployment, Execution, Function, ListParams, Page, Project,
+    ApiKey, ChunkProgress, Deployment, DueQueue, Execution, Function, ListParams, Page, Project,
     QueuedCounts, Variable,
 };
 use crate::store::MetadataStore;
@@ -441,6 +441,10 @@ impl MetadataStore for CachedStore {
         self.inner
             .count_queued_executions(project_id, function_id)
             .await
+    }
+
+    async fn due_queue(&self, now: Timestamp) -> Result<DueQueue> {
+        self.inner.due_queue(now).await
     }
 
     async fn requeue_processing(&self) -> Result<u64> {

@@ -51,7 +51,7 @@ pub use cached::{CacheConfig, CachedStore};
 pub use error::{Entity, Result, StoreError};
 pub use ids::{MAX_ID_LEN, unique_id, validate_custom_id};
 pub use models::{
-    ApiKey, ChunkProgress, Deployment, DeploymentStatus, Execution, ExecutionStatus,
+    ApiKey, ChunkProgress, Deployment, DeploymentStatus, DueQueue, Execution, ExecutionStatus,
     ExecutionTrigger, Function, ListParams, Page, Project, QueuedCounts, Variable,
 };
 pub use query::QueryError;
@@ -59,4 +59,4 @@ pub use sealed::{MasterKey, MasterKeyError, SealedStore, SealingReport};
 pub use sqlite::{SqliteConfig, SqliteStore, hash_secret};
 pub use store::MetadataStore;
 pub use time::Timestamp;
-pub use writer::{ExecutionSink, ExecutionWrite, ExecutionWriter, WriterConfig};
+pub use writer::{ExecutionSink, ExecutionWrite, ExecutionWriter, WriterConfig, WriterObserver};

@@ -388,6 +388,15 @@ pub struct Page<T> {
     pub items: Vec<T>,
 }
 
+/// The executions due to run that no worker has claimed yet, across all projects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DueQueue {
+    /// How many: `waiting` ones and `scheduled` ones whose time has come.
+    pub depth: u64,
+    /// When the one waiting longest became due (its `scheduledAt`, else its creation).
+    pub oldest_due: Option<Timestamp>,
+}
+
 /// Executions waiting in the queue (`waiting` or `scheduled`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct QueuedCounts {

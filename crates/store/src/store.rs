@@ -18,7 +18,7 @@ use async_trait::async_trait;
 
 use crate::error::Result;
 use crate::models::{
-    ApiKey, ChunkProgress, Deployment, Execution, Function, ListParams, Page, Project,
+    ApiKey, ChunkProgress, Deployment, DueQueue, Execution, Function, ListParams, Page, Project,
     QueuedCounts, Variable,
 };
 use crate::time::Timestamp;
@@ -185,6 +185,9 @@ pub trait MetadataStore: Send + Sync + 'static {
         project_id: &str,
         function_id: &str,
     ) -> Result<QueuedCounts>;
+    /// The executions due now (`waiting`, and `scheduled` with `scheduled_at <= now`) that no
+    /// worker claimed yet, and since when the oldest has waited: the queue's backlog.
+    async fn due_queue(&self, now: Timestamp) -> Result<DueQueue>;
     /// Run once at startup: executions left `processing` by a crash go back to `waiting` so the worker
     /// runs them again (at-least-once: a guest's side effects may repeat). Scheduled ones keep their
     /// `scheduled_at` and go back to `waiting` too, since they were already due. Returns how many.

@@ -9,7 +9,9 @@
 //! The queue is bounded ([`WriterConfig::queue_capacity`]): when the database cannot keep up, callers
 //! wait in `write` (back-pressure) instead of memory growing without bound.
 
+use std::sync::{Arc, OnceLock};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -37,6 +39,18 @@ pub trait ExecutionSink: Send + 'static {
     /// still commit); `Err` means nothing was committed.
     fn commit_batch(&mut self, batch: &[ExecutionWrite]) -> Result<Vec<Result<()>>>;
 }
+
+/// Hears every group commit, for metrics. Called on the writer thread after each commit: it
+/// must be quick and never block.
+pub trait WriterObserver: Send + Sync {
+    /// A batch of `records` was committed (or failed to be) in `duration`.
+    fn committed(&self, records: usize, duration: Duration) {
+        let _ = (records, duration);
+    }
+}
+
+/// Who hears the commits, once someone asks to ([`ExecutionWriter::observe`]).
+type SharedObserver = Arc<OnceLock<Arc<dyn WriterObserver>>>;
 
 /// Tuning of the writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +93,7 @@ enum Message {
 #[derive(Clone)]
 pub struct ExecutionWriter {
     jobs: mpsc::Sender<Message>,
+    observer: SharedObserver,
 }
 
 impl std::fmt::Debug for ExecutionWriter {
@@ -93,13 +108,21 @@ impl ExecutionWriter {
     pub fn spawn(sink: Box<dyn ExecutionSink>, config: WriterConfig) -> Result<Self> {
         let (jobs, queue) = mpsc::channel(config.queue_capacity.max(1));
         let max_batch = config.max_batch.max(1);
+        let observer = SharedObserver::default();
+        let thread_observer = observer.clone();
         // A plain thread, not a tokio task: the commit blocks on disk I/O, and a dedicated thread
         // keeps that off the async workers without occupying the blocking pool forever.
         thread::Builder::new()
             .name("wafer-exec-writer".into())
-            .spawn(move || run(sink, queue, max_batch))
+            .spawn(move || run(sink, queue, max_batch, &thread_observer))
             .map_err(StoreError::backend)?;
-        Ok(ExecutionWriter { jobs })
+        Ok(ExecutionWriter { jobs, observer })
+    }
+
+    /// Tells `observer` of every commit from now on. The first observer stays; later calls are
+    /// ignored.
+    pub fn observe(&self, observer: Arc<dyn WriterObserver>) {
+        let _ = self.observer.set(observer);
     }
 
     /// Queues one record and resolves once it is committed (or failed). Waits while the queue is full.
@@ -143,7 +166,12 @@ impl ExecutionWriter {
     }
 }
 
-fn run(mut sink: Box<dyn ExecutionSink>, mut queue: mpsc::Receiver<Message>, max_batch: usize) {
+fn run(
+    mut sink: Box<dyn ExecutionSink>,
+    mut queue: mpsc::Receiver<Message>,
+    max_batch: usize,
+    observer: &SharedObserver,
+) {
     tracing::debug!("execution writer started");
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
     while let Some(message) = queue.blocking_recv() {
@@ -157,7 +185,11 @@ fn run(mut sink: Box<dyn ExecutionSink>, mut queue: mpsc::Receiver<Message>, max
             Message::Flush(done) => Some(done),
         };
         if !batch.is_empty() {
+            let (records, started) = (batch.len(), Instant::now());
             commit(sink.as_mut(), &mut batch);
+            if let Some(observer) = observer.get() {
+                observer.committed(records, started.elapsed());
+            }
         }
         if let Some(done) = flushed {
             let _ = done.send(());

@@ -23,6 +23,7 @@ mod http_routes;
 mod instance_reuse;
 mod js_guests;
 mod key_hierarchy;
+mod metrics;
 mod official_sdks;
 mod openapi;
 mod oracles;

@@ -24,10 +24,10 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 const BUILD_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A `wafer serve` child process on a loopback port over `data_dir`.
-struct ServeProcess {
+pub(crate) struct ServeProcess {
     child: Child,
-    addr: SocketAddr,
-    http: reqwest::Client,
+    pub(crate) addr: SocketAddr,
+    pub(crate) http: reqwest::Client,
     /// Everything the server printed, for assertions and failure messages.
     log: Arc<Mutex<Vec<String>>>,
     /// The thread reading the server's output; it ends with the process.
@@ -36,6 +36,11 @@ struct ServeProcess {
 
 impl ServeProcess {
     fn start(data_dir: &Path, extra_args: &[&str]) -> Self {
+        Self::start_with(data_dir, extra_args, &[])
+    }
+
+    /// Like [`start`](Self::start), with `env` set for the process too.
+    pub(crate) fn start_with(data_dir: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = Command::new(WAFER)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra_args)
@@ -44,6 +49,7 @@ impl ServeProcess {
             .env("WAFER_LOG", "info")
             .env_remove("WAFER_SECRET")
             .env_remove("WAFER_MASTER_KEY")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -83,18 +89,18 @@ impl ServeProcess {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.http
             .request(method, self.url(path))
             .header("x-appwrite-project", "default")
             .header("x-appwrite-key", ADMIN_KEY)
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().expect("log lock").join("\n")
     }
 
@@ -109,7 +115,12 @@ impl ServeProcess {
     }
 
     /// Creates a public function with `settings` and deploys the Rust example `example` to it.
-    async fn deploy_example(&self, function_id: &str, example: &str, settings: Value) -> Value {
+    pub(crate) async fn deploy_example(
+        &self,
+        function_id: &str,
+        example: &str,
+        settings: Value,
+    ) -> Value {
         let mut body = json!({"functionId": function_id, "name": function_id,
                               "runtime": RUST_RUNTIME, "execute": ["any"]});
         merge(&mut body, settings);

@@ -7,3 +7,4 @@ mod cli;
 mod init_build;
 mod lifecycle;
 mod serve;
+mod telemetry;

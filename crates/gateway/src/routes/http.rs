@@ -230,7 +230,12 @@ async fn read_body(state: &AppState, body: Body) -> ApiResult<Vec<u8>> {
     let body = axum::body::to_bytes(body, state.config.max_request_body_bytes)
         .await
         .map_err(|error| {
-            ApiError::invalid_argument(format!("The request body could not be read: {error}"))
+            let refused =
+                ApiError::invalid_argument(format!("The request body could not be read: {error}"));
+            if error.into_inner().is::<http_body_util::LengthLimitError>() {
+                return refused.rejected_for(crate::observe::Rejection::BodyTooLarge);
+            }
+            refused
         })?;
     Ok(body.to_vec())
 }

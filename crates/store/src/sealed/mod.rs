@@ -21,7 +21,7 @@ pub use key::{MasterKey, MasterKeyError};
 
 use crate::error::{Result, StoreError};
 use crate::models::{
-    ApiKey, ChunkProgress, Deployment, Execution, Function, ListParams, Page, Project,
+    ApiKey, ChunkProgress, Deployment, DueQueue, Execution, Function, ListParams, Page, Project,
     QueuedCounts, Variable,
 };
 use crate::store::MetadataStore;
@@ -415,6 +415,10 @@ impl MetadataStore for SealedStore {
         self.inner
             .count_queued_executions(project_id, function_id)
             .await
+    }
+
+    async fn due_queue(&self, now: Timestamp) -> Result<DueQueue> {
+        self.inner.due_queue(now).await
     }
 
     async fn find_deployments(&self, ids: Vec<String>) -> Result<Vec<Deployment>> {

@@ -10,7 +10,7 @@ use super::projects::NewKey;
 use super::{SqliteStore, deployments, executions, functions, maintenance, projects, variables};
 use crate::error::Result;
 use crate::models::{
-    ApiKey, ChunkProgress, Deployment, Execution, Function, ListParams, Page, Project,
+    ApiKey, ChunkProgress, Deployment, DueQueue, Execution, Function, ListParams, Page, Project,
     QueuedCounts, Variable,
 };
 use crate::store::MetadataStore;
@@ -273,6 +273,10 @@ impl MetadataStore for SqliteStore {
         let (project_id, function_id) = (project_id.to_owned(), function_id.to_owned());
         self.read(move |c| executions::count_queued(c, &project_id, &function_id))
             .await
+    }
+
+    async fn due_queue(&self, now: Timestamp) -> Result<DueQueue> {
+        self.read(move |c| executions::due_queue(c, now)).await
     }
 
     async fn requeue_processing(&self) -> Result<u64> {

@@ -8,7 +8,7 @@ use super::functions;
 use super::list;
 use super::rows::{enum_col, is_foreign_key_violation, is_unique_violation, json_col, to_json};
 use crate::error::{Entity, Result, StoreError};
-use crate::models::{Execution, ExecutionStatus, ListParams, Page, QueuedCounts};
+use crate::models::{DueQueue, Execution, ExecutionStatus, ListParams, Page, QueuedCounts};
 use crate::query::{Collection, ListPlan, SqlValue};
 use crate::time::Timestamp;
 use crate::writer::{ExecutionSink, ExecutionWrite};
@@ -242,6 +242,20 @@ pub(crate) fn claim_due(
         tracing::debug!(count = claimed.len(), "claimed due executions");
     }
     Ok(claimed)
+}
+
+pub(crate) fn due_queue(conn: &Connection, now: Timestamp) -> Result<DueQueue> {
+    let sql = format!(
+        "SELECT COUNT(*), MIN(COALESCE(scheduled_at, created_at)) FROM executions \
+         WHERE {QUEUED} AND (status = 'waiting' OR (status = 'scheduled' AND scheduled_at <= ?1))"
+    );
+    let (depth, oldest_due): (i64, Option<Timestamp>) = conn
+        .prepare_cached(&sql)?
+        .query_row(params![now], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    Ok(DueQueue {
+        depth: u64::try_from(depth).unwrap_or_default(),
+        oldest_due,
+    })
 }
 
 /// Matches the partial `executions_queued_by_function` index (migration 004).
